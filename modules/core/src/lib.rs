@@ -1,0 +1,54 @@
+//! kvmnet_core: what every kvmnet module shares.
+//!
+//! A module is a crate with a one-line `main` that calls
+//! [`run::main`] with its [`run::Module`] implementation. Data flows:
+//!
+//! - [`args`] turns the args file into [`args::AnsibleFlags`] and a typed
+//!   `Params`, checked against the [`spec::Spec`] derived from `Params`'
+//!   JSON Schema (Ansible's own coercions and wording);
+//! - [`run`] drives observe → desired → plan → (check mode stops) → apply
+//!   → observe → verify, and prints the one JSON result;
+//! - [`doc`] prints the Ansible sidecar docs from the same schema;
+//! - backends ([`libvirt`], [`xml`], [`cmd`]) are behind Cargo features so a
+//!   binary links only what it talks to.
+
+pub mod args;
+pub mod cmd;
+pub mod doc;
+pub mod error;
+pub mod run;
+pub mod spec;
+pub mod validate;
+mod yaml;
+
+#[cfg(feature = "libvirt")]
+pub mod libvirt;
+#[cfg(feature = "xml")]
+pub mod xml;
+
+pub use error::{Error, ErrorKind, Result};
+pub use run::{Module, Mutation, Plan};
+
+/// Whether `name` is a network interface in this host's (namespace's) view.
+pub fn netdev_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+/// Whether `name` is a Linux bridge.
+pub fn is_bridge(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net")
+        .join(name)
+        .join("bridge")
+        .is_dir()
+}
+
+/// The bridge (or bond) `name` is enslaved to, if any.
+pub fn netdev_master(name: &str) -> Option<String> {
+    let link = std::fs::read_link(
+        std::path::Path::new("/sys/class/net")
+            .join(name)
+            .join("master"),
+    )
+    .ok()?;
+    link.file_name().map(|n| n.to_string_lossy().into_owned())
+}

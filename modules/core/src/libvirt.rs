@@ -1,0 +1,251 @@
+//! The libvirt backend: a connection whose changing calls need a
+//! [`Mutation`] token, so they can only run inside a module's `apply`.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::run::Mutation;
+use virt::connect::Connect;
+use virt::error::ErrorNumber;
+use virt::network::Network;
+use virt::sys;
+
+/// The URI a module connects to: the task's `uri`, else libvirt's own
+/// default (`LIBVIRT_DEFAULT_URI`), else the system instance.
+pub fn resolve_uri(param: Option<&str>) -> String {
+    match param {
+        Some(u) if !u.is_empty() => u.to_string(),
+        _ => std::env::var("LIBVIRT_DEFAULT_URI")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "qemu:///system".to_string()),
+    }
+}
+
+fn backend(doing: impl std::fmt::Display, e: virt::error::Error) -> Error {
+    let kind = if e
+        .code()
+        .is_any(vec![ErrorNumber::NoNetwork, ErrorNumber::NoDomain])
+    {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Backend
+    };
+    // libvirt's own words, without the "[code=..]" suffix of its Display.
+    Error::new(kind, format!("{doing}: {}", e.message()))
+}
+
+/// What changes in a network update: libvirt's `virNetworkUpdate` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateCommand {
+    Add,
+    Modify,
+    Delete,
+}
+
+/// The network XML sections `virNetworkUpdate` can change on a running
+/// network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateSection {
+    DhcpHost,
+    DhcpRange,
+    ForwardInterface,
+    Portgroup,
+    DnsHost,
+    DnsTxt,
+    DnsSrv,
+}
+
+impl UpdateSection {
+    /// virsh's name for it, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateSection::DhcpHost => "ip-dhcp-host",
+            UpdateSection::DhcpRange => "ip-dhcp-range",
+            UpdateSection::ForwardInterface => "forward-interface",
+            UpdateSection::Portgroup => "portgroup",
+            UpdateSection::DnsHost => "dns-host",
+            UpdateSection::DnsTxt => "dns-txt",
+            UpdateSection::DnsSrv => "dns-srv",
+        }
+    }
+    fn raw(self) -> sys::virNetworkUpdateSection {
+        match self {
+            UpdateSection::DhcpHost => sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+            UpdateSection::DhcpRange => sys::VIR_NETWORK_SECTION_IP_DHCP_RANGE,
+            UpdateSection::ForwardInterface => sys::VIR_NETWORK_SECTION_FORWARD_INTERFACE,
+            UpdateSection::Portgroup => sys::VIR_NETWORK_SECTION_PORTGROUP,
+            UpdateSection::DnsHost => sys::VIR_NETWORK_SECTION_DNS_HOST,
+            UpdateSection::DnsTxt => sys::VIR_NETWORK_SECTION_DNS_TXT,
+            UpdateSection::DnsSrv => sys::VIR_NETWORK_SECTION_DNS_SRV,
+        }
+    }
+}
+
+/// A network as libvirt has it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInfo {
+    /// The persistent definition (`net-dumpxml --inactive`).
+    pub inactive_xml: String,
+    /// The running definition, when the network is active.
+    pub live_xml: Option<String>,
+    pub autostart: bool,
+}
+
+/// A running domain's name and live XML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub name: String,
+    pub live_xml: String,
+}
+
+#[derive(Debug)]
+pub struct Libvirt {
+    conn: Connect,
+    pub uri: String,
+}
+
+impl Libvirt {
+    pub fn open(uri: &str) -> Result<Libvirt> {
+        // libvirt's default handler prints every error to stderr; we report
+        // errors ourselves, in the result.
+        virt::error::clear_error_callback();
+        let conn = Connect::open(Some(uri))
+            .map_err(|e| backend(format!("connecting to libvirt at {uri}"), e))?;
+        Ok(Libvirt {
+            conn,
+            uri: uri.to_string(),
+        })
+    }
+
+    fn lookup(&self, name: &str) -> Result<Option<Network>> {
+        match self.conn.lookup_network_by_name(name) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.code().is(ErrorNumber::NoNetwork) => Ok(None),
+            Err(e) => Err(backend(format!("looking up network {name}"), e)),
+        }
+    }
+
+    fn must(&self, name: &str) -> Result<Network> {
+        self.lookup(name)?
+            .ok_or_else(|| Error::not_found(format!("network {name} does not exist")))
+    }
+
+    /// The network's definitions, or None when there is no such network.
+    pub fn network(&self, name: &str) -> Result<Option<NetworkInfo>> {
+        let Some(net) = self.lookup(name)? else {
+            return Ok(None);
+        };
+        let doing = |what: &str| format!("reading {what} of network {name}");
+        let active = net
+            .is_active()
+            .map_err(|e| backend(doing("the state"), e))?;
+        let inactive_xml = net
+            .xml_desc(sys::VIR_NETWORK_XML_INACTIVE)
+            .map_err(|e| backend(doing("the XML"), e))?;
+        let live_xml = if active {
+            Some(
+                net.xml_desc(0)
+                    .map_err(|e| backend(doing("the live XML"), e))?,
+            )
+        } else {
+            None
+        };
+        let autostart = net
+            .autostart()
+            .map_err(|e| backend(doing("autostart"), e))?;
+        Ok(Some(NetworkInfo {
+            inactive_xml,
+            live_xml,
+            autostart,
+        }))
+    }
+
+    /// Running domains with their live XML.
+    pub fn running_domains(&self) -> Result<Vec<DomainInfo>> {
+        let domains = self
+            .conn
+            .list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+            .map_err(|e| backend("listing running domains", e))?;
+        domains
+            .iter()
+            .map(|d| {
+                let name = d
+                    .name()
+                    .map_err(|e| backend("reading a domain's name", e))?;
+                let live_xml = d
+                    .xml_desc(0)
+                    .map_err(|e| backend(format!("reading domain {name}"), e))?;
+                Ok(DomainInfo { name, live_xml })
+            })
+            .collect()
+    }
+
+    pub fn define_network(&self, xml: &str, _: &Mutation) -> Result<()> {
+        self.conn
+            .define_network_xml(xml)
+            .map(drop)
+            .map_err(|e| backend("defining the network", e))
+    }
+
+    pub fn start_network(&self, name: &str, _: &Mutation) -> Result<()> {
+        self.must(name)?
+            .create()
+            .map_err(|e| backend(format!("starting network {name}"), e))
+    }
+
+    pub fn stop_network(&self, name: &str, _: &Mutation) -> Result<()> {
+        self.must(name)?
+            .destroy()
+            .map_err(|e| backend(format!("stopping network {name}"), e))
+    }
+
+    pub fn undefine_network(&self, name: &str, _: &Mutation) -> Result<()> {
+        self.must(name)?
+            .undefine()
+            .map_err(|e| backend(format!("undefining network {name}"), e))
+    }
+
+    pub fn set_network_autostart(&self, name: &str, on: bool, _: &Mutation) -> Result<()> {
+        self.must(name)?
+            .set_autostart(on)
+            .map_err(|e| backend(format!("setting autostart of network {name}"), e))
+    }
+
+    /// `virNetworkUpdate`: change one element of a section, in the running
+    /// network (`live`) and/or its definition (`config`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_network(
+        &self,
+        name: &str,
+        command: UpdateCommand,
+        section: UpdateSection,
+        parent_index: i32,
+        xml: &str,
+        live: bool,
+        config: bool,
+        _: &Mutation,
+    ) -> Result<()> {
+        let cmd = match command {
+            UpdateCommand::Add => sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+            UpdateCommand::Modify => sys::VIR_NETWORK_UPDATE_COMMAND_MODIFY,
+            UpdateCommand::Delete => sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
+        };
+        let mut flags = 0;
+        if live {
+            flags |= sys::VIR_NETWORK_UPDATE_AFFECT_LIVE;
+        }
+        if config {
+            flags |= sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+        }
+        self.must(name)?
+            .update(cmd, section.raw(), parent_index, xml, flags)
+            .map_err(|e| {
+                backend(
+                    format!(
+                        "updating {} of network {name} ({command:?} {xml})",
+                        section.name()
+                    ),
+                    e,
+                )
+            })
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    kvmnet_core::run::main::<libvirt_network::LibvirtNetwork>()
+}
