@@ -181,25 +181,30 @@ impl<'a> Walker<'a> {
             return spec;
         }
         if let Some(one_of) = v.get("oneOf").and_then(Value::as_array) {
-            let consts: Vec<Choice> = one_of
-                .iter()
-                .filter_map(|alt| {
-                    let value = alt.get("const").and_then(Value::as_str).or_else(|| {
-                        alt.get("enum")
-                            .and_then(Value::as_array)
-                            .filter(|e| e.len() == 1)
-                            .and_then(|e| e[0].as_str())
-                    })?;
-                    Some(Choice {
-                        value: value.to_string(),
-                        description: str_field(alt, "description"),
-                    })
-                })
-                .collect();
-            if consts.len() == one_of.len() {
-                spec.kind = Kind::Str;
-                spec.choices = consts;
+            // Documented variants come as `const`s; schemars groups the
+            // undocumented ones into one `enum`.
+            let mut choices = Vec::new();
+            for alt in one_of {
+                let description = str_field(alt, "description");
+                if let Some(c) = alt.get("const").and_then(Value::as_str) {
+                    choices.push(Choice {
+                        value: c.to_string(),
+                        description,
+                    });
+                } else if let Some(values) = alt.get("enum").and_then(Value::as_array) {
+                    for e in values.iter().filter_map(Value::as_str) {
+                        choices.push(Choice {
+                            value: e.to_string(),
+                            description: description.clone(),
+                        });
+                    }
+                } else {
+                    // Not a plain string enum: leave it to serde.
+                    return spec;
+                }
             }
+            spec.kind = Kind::Str;
+            spec.choices = choices;
             return spec;
         }
         let ty = match v.get("type") {

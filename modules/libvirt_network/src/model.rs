@@ -405,7 +405,7 @@ fn check_forward(f: &Forward, p: &Params) -> Result<()> {
             }
         }
         ForwardMode::Hostdev => {
-            if f.pf.is_some() == !f.addresses.is_empty() {
+            if f.pf.is_some() != f.addresses.is_empty() {
                 return Err(Error::invalid(
                     "forward.mode=hostdev needs exactly one of forward.pf or forward.addresses",
                 ));

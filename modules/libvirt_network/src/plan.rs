@@ -114,15 +114,19 @@ fn fixed_part(def: &NetworkDef) -> NetworkDef {
     normalize(d)
 }
 
-/// The differences that need a redefine, as field paths.
-pub fn fixed_differences(current: &NetworkDef, desired: &NetworkDef) -> Vec<String> {
-    let mut fields: Vec<String> =
-        kvmnet_core::run::differences(&fixed_part(current), &fixed_part(desired))
-            .into_iter()
-            .map(|d| d.split(':').next().unwrap_or_default().to_string())
-            .collect();
+/// The field paths where two definitions differ.
+fn changed_fields(current: &NetworkDef, desired: &NetworkDef) -> Vec<String> {
+    let mut fields: Vec<String> = kvmnet_core::run::differences(current, desired)
+        .into_iter()
+        .map(|d| d.split(':').next().unwrap_or_default().to_string())
+        .collect();
     fields.dedup();
     fields
+}
+
+/// The differences that need a redefine, as field paths.
+pub fn fixed_differences(current: &NetworkDef, desired: &NetworkDef) -> Vec<String> {
+    changed_fields(&fixed_part(current), &fixed_part(desired))
 }
 
 /// Deletes of what `from` has and `to` lacks, then adds of the reverse.
@@ -345,7 +349,7 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
                 let define = Action::Define {
                     xml,
                     new: false,
-                    changed: fixed.clone(),
+                    changed: changed_fields(have, want),
                 };
                 if running && desired.active {
                     if !p.allow_restart {
@@ -369,14 +373,10 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
                     .unwrap_or_default();
                 actions.extend(merge(config, live).into_iter().map(Action::Update));
             } else if have != want {
-                let changed = kvmnet_core::run::differences(have, want)
-                    .into_iter()
-                    .map(|d| d.split(':').next().unwrap_or_default().to_string())
-                    .collect();
                 actions.push(Action::Define {
                     xml,
                     new: false,
-                    changed,
+                    changed: changed_fields(have, want),
                 });
             }
             if !running && desired.active {
