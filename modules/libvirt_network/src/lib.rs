@@ -7,6 +7,7 @@
 //! - [`plan`]: the classified steps from current to desired;
 //! - this file: the [`kvmnet_core::Module`] glue, and `apply`.
 
+mod apply;
 pub mod model;
 pub mod params;
 pub mod plan;
@@ -17,7 +18,7 @@ use kvmnet_core::libvirt::{Libvirt, resolve_uri};
 use kvmnet_core::{Error, Module, Mutation, Result};
 use model::{NetState, NetworkDef};
 use params::{ForwardMode, Params, PresentAbsent};
-use plan::{Action, NetworkPlan};
+use plan::NetworkPlan;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -74,7 +75,7 @@ fn check_devices(def: &NetworkDef, current: &NetState) -> Result<()> {
         }
     }
     // A bridge libvirt is to create must not already be someone else's.
-    if ForwardMode::has_own_bridge(mode)
+    if model::has_own_bridge(mode)
         && let Some(name) = def.bridge.as_ref().and_then(|b| b.name.as_ref())
     {
         let ours_running = current.active
@@ -88,60 +89,6 @@ fn check_devices(def: &NetworkDef, current: &NetState) -> Result<()> {
             return Err(Error::invalid(format!(
                 "bridge.name: an interface named {name} already exists on this host; libvirt needs a name of its own for the network's bridge"
             )));
-        }
-    }
-    Ok(())
-}
-
-/// The running domains' tap devices on network `name`.
-fn guest_taps(host: &Libvirt, name: &str) -> Result<Vec<String>> {
-    let mut taps = Vec::new();
-    for d in host.running_domains()? {
-        let Ok(doc) = roxmltree::Document::parse(&d.live_xml) else {
-            continue;
-        };
-        for iface in doc
-            .descendants()
-            .filter(|n| n.has_tag_name("interface") && n.attribute("type") == Some("network"))
-        {
-            let on_net = iface
-                .children()
-                .any(|c| c.has_tag_name("source") && c.attribute("network") == Some(name));
-            let tap = iface
-                .children()
-                .find(|c| c.has_tag_name("target"))
-                .and_then(|t| t.attribute("dev"));
-            if let (true, Some(tap)) = (on_net, tap) {
-                taps.push(tap.to_string());
-            }
-        }
-    }
-    Ok(taps)
-}
-
-fn restart(host: &Libvirt, name: &str, token: &Mutation) -> Result<()> {
-    let taps = guest_taps(host, name)?;
-    host.stop_network(name, token)?;
-    host.start_network(name, token)?;
-    // A restart leaves running guests' taps without a bridge; libvirt only
-    // re-plugs them when libvirtd itself restarts.
-    let live = host
-        .network(name)?
-        .and_then(|n| n.live_xml)
-        .ok_or_else(|| Error::backend(format!("network {name} did not come back up")))?;
-    let (_, def) = xmlio::parse(&live)?;
-    let own = ForwardMode::has_own_bridge(def.forward.as_ref().map(|f| f.mode));
-    if let (true, Some(bridge)) = (own, def.bridge.and_then(|b| b.name)) {
-        for tap in taps {
-            if kvmnet_core::netdev_exists(&tap)
-                && kvmnet_core::netdev_master(&tap).as_deref() != Some(bridge.as_str())
-            {
-                kvmnet_core::cmd::change(
-                    &["ip", "link", "set", "dev", &tap, "master", &bridge],
-                    token,
-                )
-                .map_err(|e| e.context(format!("plugging guest NIC {tap} back into {bridge}")))?;
-            }
         }
     }
     Ok(())
@@ -188,6 +135,7 @@ impl Module for LibvirtNetwork {
             uuid,
             autostart: info.autostart,
             unmodelled: xmlio::unmodelled(&info.inactive_xml),
+            inactive_xml: Some(info.inactive_xml),
         })
     }
 
@@ -209,6 +157,7 @@ impl Module for LibvirtNetwork {
             active: p.active,
             autostart: p.autostart.unwrap_or(current.autostart),
             unmodelled: Vec::new(),
+            inactive_xml: None,
         })
     }
 
@@ -232,29 +181,8 @@ impl Module for LibvirtNetwork {
         format!("libvirt network {}", p.name)
     }
 
-    fn apply(host: &Libvirt, p: &Params, plan: &NetworkPlan, token: &Mutation) -> Result<()> {
-        let name = &p.name;
-        for action in &plan.actions {
-            match action {
-                Action::Define { xml, .. } => host.define_network(xml, token)?,
-                Action::Start => host.start_network(name, token)?,
-                Action::Stop => host.stop_network(name, token)?,
-                Action::Restart => restart(host, name, token)?,
-                Action::Update(u) => host.update_network(
-                    name,
-                    u.command,
-                    u.section,
-                    u.parent_index,
-                    &u.xml,
-                    u.live,
-                    u.config,
-                    token,
-                )?,
-                Action::Autostart(on) => host.set_network_autostart(name, *on, token)?,
-                Action::Undefine => host.undefine_network(name, token)?,
-            }
-        }
-        Ok(())
+    fn apply(host: &Libvirt, _: &Params, plan: &NetworkPlan, token: &Mutation) -> Result<()> {
+        apply::apply(host, plan, token)
     }
 
     fn returns(_: &Params, state: &NetState, plan: &NetworkPlan) -> Returns {

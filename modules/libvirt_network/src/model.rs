@@ -64,6 +64,9 @@ pub struct NetState {
     /// redefine would drop.
     #[serde(skip)]
     pub unmodelled: Vec<String>,
+    /// libvirt's persistent XML as it was read, kept verbatim for a rollback.
+    #[serde(skip)]
+    pub inactive_xml: Option<String>,
 }
 
 impl NetState {
@@ -75,19 +78,21 @@ impl NetState {
             active: false,
             autostart: false,
             unmodelled: Vec::new(),
+            inactive_xml: None,
         }
     }
 }
 
+/// Whether libvirt creates and owns the network's bridge in this forward
+/// mode (isolated networks too).
+pub fn has_own_bridge(mode: Option<ForwardMode>) -> bool {
+    matches!(
+        mode,
+        None | Some(ForwardMode::Nat | ForwardMode::Route | ForwardMode::Open)
+    )
+}
+
 impl ForwardMode {
-    /// Modes where libvirt creates and owns the network's bridge (isolated
-    /// networks too).
-    pub fn has_own_bridge(mode: Option<ForwardMode>) -> bool {
-        matches!(
-            mode,
-            None | Some(ForwardMode::Nat | ForwardMode::Route | ForwardMode::Open)
-        )
-    }
     fn is_macvtap(self) -> bool {
         matches!(
             self,
@@ -106,7 +111,11 @@ const DEFAULT_NAT_PORTS: (u16, u16) = (1024, 65535);
 pub fn normalize(mut def: NetworkDef) -> NetworkDef {
     let mode = def.forward.as_ref().map(|f| f.mode);
     if let Some(f) = &mut def.forward {
-        // libvirt lists `dev` as the first pool interface as well.
+        // libvirt lists `dev` as the first pool interface as well, and
+        // makes the first pool interface `dev` when none is given.
+        if f.dev.is_none() && f.mode != ForwardMode::Hostdev {
+            f.dev = f.interfaces.first().cloned();
+        }
         if let Some(dev) = &f.dev
             && f.mode != ForwardMode::Hostdev
             && !f.interfaces.contains(dev)
@@ -136,7 +145,7 @@ pub fn normalize(mut def: NetworkDef) -> NetworkDef {
             f.nat = None;
         }
     }
-    if ForwardMode::has_own_bridge(mode) {
+    if has_own_bridge(mode) {
         let b = def.bridge.get_or_insert(Bridge {
             name: None,
             stp: None,
@@ -192,8 +201,7 @@ pub fn adopt_libvirt_choices(desired: &mut NetworkDef, current: &NetworkDef) {
     {
         want.name.clone_from(&have.name);
     }
-    let own_bridge =
-        |d: &NetworkDef| ForwardMode::has_own_bridge(d.forward.as_ref().map(|f| f.mode));
+    let own_bridge = |d: &NetworkDef| has_own_bridge(d.forward.as_ref().map(|f| f.mode));
     if desired.mac.is_none() && own_bridge(desired) && own_bridge(current) {
         desired.mac.clone_from(&current.mac);
     }
@@ -428,7 +436,7 @@ fn check_forward(f: &Forward, p: &Params) -> Result<()> {
             }
         }
     }
-    if ForwardMode::has_own_bridge(Some(f.mode)) {
+    if has_own_bridge(Some(f.mode)) {
         if let Some(nat) = &f.nat {
             if let Some(r) = &nat.addresses {
                 let s = canonical_ip("forward.nat.addresses.start", &r.start)?;

@@ -19,8 +19,30 @@ pub struct Update {
     /// Index of the `<ip>` element for DHCP sections, else -1.
     pub parent_index: i32,
     pub xml: String,
+    /// For a modify: the element as it was, to put back on a rollback.
+    pub previous_xml: Option<String>,
     pub live: bool,
     pub config: bool,
+}
+
+impl Update {
+    /// The call that undoes this one.
+    pub fn inverse(&self) -> Update {
+        let (command, xml) = match self.command {
+            UpdateCommand::Add => (UpdateCommand::Delete, self.xml.clone()),
+            UpdateCommand::Delete => (UpdateCommand::Add, self.xml.clone()),
+            UpdateCommand::Modify => (
+                UpdateCommand::Modify,
+                self.previous_xml.clone().unwrap_or_default(),
+            ),
+        };
+        Update {
+            command,
+            xml,
+            previous_xml: Some(self.xml.clone()),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +50,9 @@ pub enum Action {
     /// Define (or replace) the persistent definition.
     Define {
         xml: String,
-        new: bool,
+        /// libvirt's XML of the definition being replaced; None for a new
+        /// network. Put back verbatim on a rollback.
+        previous: Option<String>,
         changed: Vec<String>,
     },
     Start,
@@ -37,12 +61,16 @@ pub enum Action {
     Restart,
     Update(Update),
     Autostart(bool),
-    Undefine,
+    Undefine {
+        previous: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkPlan {
     pub name: String,
+    /// Whether the network ran before: a rollback leaves it running again.
+    pub was_active: bool,
     pub actions: Vec<Action>,
 }
 
@@ -56,7 +84,7 @@ impl kvmnet_core::Plan for NetworkPlan {
         self.actions
             .iter()
             .map(|a| match a {
-                Action::Define { new: true, .. } => format!("define network {name}"),
+                Action::Define { previous: None, .. } => format!("define network {name}"),
                 Action::Define { changed, .. } => {
                     format!("redefine network {name} ({})", changed.join(", "))
                 }
@@ -86,7 +114,7 @@ impl kvmnet_core::Plan for NetworkPlan {
                     "{} autostart of network {name}",
                     if *on { "enable" } else { "disable" }
                 ),
-                Action::Undefine => format!("undefine network {name}"),
+                Action::Undefine { .. } => format!("undefine network {name}"),
             })
             .collect()
     }
@@ -143,6 +171,7 @@ fn list_ops<T: PartialEq>(
         section,
         parent_index,
         xml: xml(item),
+        previous_xml: None,
         live: false,
         config: false,
     };
@@ -225,11 +254,14 @@ pub fn section_ops(from: &NetworkDef, to: &NetworkDef) -> Vec<Update> {
                 UpdateSection::Portgroup,
                 group_xml(g),
             )),
-            Some(h) if h != g => ops.push(update(
-                UpdateCommand::Modify,
-                UpdateSection::Portgroup,
-                group_xml(h),
-            )),
+            Some(h) if h != g => ops.push(Update {
+                previous_xml: Some(group_xml(g)),
+                ..update(
+                    UpdateCommand::Modify,
+                    UpdateSection::Portgroup,
+                    group_xml(h),
+                )
+            }),
             Some(_) => {}
         }
     }
@@ -271,6 +303,7 @@ fn update(command: UpdateCommand, section: UpdateSection, xml: String) -> Update
         section,
         parent_index: -1,
         xml,
+        previous_xml: None,
         live: false,
         config: false,
     }
@@ -306,12 +339,15 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
             if current.active {
                 actions.push(Action::Stop);
             }
-            if current.def.is_some() {
-                actions.push(Action::Undefine);
+            if let Some(previous) = &current.inactive_xml {
+                actions.push(Action::Undefine {
+                    previous: previous.clone(),
+                });
             }
         }
         return Ok(NetworkPlan {
             name: name.clone(),
+            was_active: current.active,
             actions,
         });
     }
@@ -325,7 +361,7 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
         None => {
             actions.push(Action::Define {
                 xml,
-                new: true,
+                previous: None,
                 changed: Vec::new(),
             });
             if desired.active {
@@ -348,7 +384,7 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
             if !fixed.is_empty() {
                 let define = Action::Define {
                     xml,
-                    new: false,
+                    previous: current.inactive_xml.clone(),
                     changed: changed_fields(have, want),
                 };
                 if running && desired.active {
@@ -375,7 +411,7 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
             } else if have != want {
                 actions.push(Action::Define {
                     xml,
-                    new: false,
+                    previous: current.inactive_xml.clone(),
                     changed: changed_fields(have, want),
                 });
             }
@@ -389,6 +425,7 @@ pub fn plan(p: &Params, current: &NetState, desired: &NetState) -> Result<Networ
     }
     Ok(NetworkPlan {
         name: name.clone(),
+        was_active: current.active,
         actions,
     })
 }

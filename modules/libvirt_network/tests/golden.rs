@@ -112,6 +112,7 @@ fn plans() {
             uuid,
             autostart: false,
             unmodelled: xmlio::unmodelled(&current_xml),
+            inactive_xml: Some(current_xml.clone()),
         };
         let mut want =
             model::desired(&p).unwrap_or_else(|e| panic!("{}: {}", case.display(), e.msg));
@@ -123,6 +124,7 @@ fn plans() {
             active: p.active,
             autostart: p.autostart.unwrap_or(false),
             unmodelled: Vec::new(),
+            inactive_xml: None,
         };
         let text = match plan::plan(&p, &current, &desired) {
             Ok(plan) if plan.is_empty() => "no change\n".to_string(),
