@@ -457,6 +457,26 @@ fn restart_is_refused_unless_allowed_and_guests_are_plugged_back() {
     let state = virsh(&["domstate", guest]);
     assert!(state.contains("running"), "{state}");
     assert!(sb.live_xml("t-restart").contains("10.77.21.1"));
+
+    // A restart libvirt fails halfway (the new subnet clashes with another
+    // running network): the old definition is put back, the network runs
+    // again and the guest is plugged back in.
+    sb.converge(nat("t-clash", 22));
+    let before = sb.snapshot();
+    let mut clash = moved.clone();
+    clash["ips"] = json!([{"address": "10.77.22.1", "prefix": 24}]);
+    let v = sb.module(clash);
+    assert_eq!(v["failed"], json!(true), "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("starting network t-restart") && msg.contains("rolled back"), "{msg}");
+    assert_eq!(master(&tap), Some(bridge.clone()), "the guest's NIC is back on {bridge} after the rollback");
+    let after = sb.snapshot();
+    // Only the guest's tap may differ: it was re-plugged, which resets its
+    // bridge-port state; the networks are as they were.
+    let nets = |s: &str| s.split("1: lo:").next().unwrap_or_default().to_string();
+    assert_same(&nets(&before), &nets(&after), "the rollback restored the networks");
+    sb.remove("t-clash");
+
     sh(&[rig, "guest-rm", guest]).unwrap();
     sb.remove("t-restart");
 }
