@@ -1,0 +1,36 @@
+# kvmnet: two commands for a fresh machine (as root):
+#   make demo   install what is missing, build, start the sandbox host and
+#               run playbooks/demo.yml against it twice
+#   make test   every test (what CI runs)
+.PHONY: demo test setup build collection docs sandbox-up sandbox-down bench clean
+
+demo: setup collection sandbox-up
+	scripts/demo.sh
+
+test:
+	tests/run-all.sh
+
+setup:
+	scripts/setup-host.sh
+
+build: setup
+	cargo build --release --locked
+
+collection: setup
+	scripts/build-collection.sh
+
+docs: setup
+	scripts/gen-docs.sh
+
+sandbox-up: setup
+	tests/rig/sandbox.sh up
+
+sandbox-down:
+	tests/rig/sandbox.sh down
+
+bench: setup collection
+	scripts/bench.sh
+
+clean:
+	cargo clean
+	rm -rf dist .build

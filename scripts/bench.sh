@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmarks (numbers, not pass/fail): the cost of a no-change
+# libvirt_network run against the sandbox libvirtd, next to the cost of a
+# bare libvirt connect; binary sizes; which binaries link libvirt.
+# Uses hyperfine (installed from Debian's packages when missing).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+command -v hyperfine >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hyperfine >/dev/null
+}
+tests/rig/sandbox.sh up
+eval "$(tests/rig/sandbox.sh env)"
+bin=$repo/collection/plugins/modules
+[ -x "$bin/libvirt_network" ] || { echo "bench: build the collection first (make collection)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat >"$work/args.json" <<'JSON'
+{"name": "bench-net", "forward": {"mode": "nat"}, "autostart": true,
+ "ips": [{"address": "10.66.0.1", "prefix": 24,
+          "dhcp": {"ranges": [{"start": "10.66.0.100", "end": "10.66.0.200"}],
+                   "hosts": [{"mac": "52:54:00:66:00:01", "name": "a", "ip": "10.66.0.10"}]}}],
+ "dns": {"forwarders": [{"addr": "1.1.1.1"}], "hosts": [{"ip": "10.66.0.20", "hostnames": ["db"]}]},
+ "_ansible_check_mode": false, "_ansible_diff": true}
+JSON
+in_ns() { ip netns exec "$KVMNET_NS" env LIBVIRT_DEFAULT_URI="$LIBVIRT_DEFAULT_URI" "$@"; }
+first=$(in_ns "$bin/libvirt_network" "$work/args.json")
+grep -q '"changed":true' <<<"$first" || { echo "bench: setup run did not create the network: $first" >&2; exit 1; }
+second=$(in_ns "$bin/libvirt_network" "$work/args.json")
+grep -q '"changed":false' <<<"$second" || { echo "bench: second run is not a no-change run: $second" >&2; exit 1; }
+
+echo "== no-change run vs. a bare libvirt connect (virsh uri), inside the sandbox namespace"
+in_ns hyperfine -N --warmup 5 --runs 100 \
+  -n "libvirt_network (no change)" "$bin/libvirt_network $work/args.json" \
+  -n "virsh uri (connect only)" "virsh -q uri"
+
+echo
+echo "== binaries (stripped, release profile)"
+for f in "$bin"/*; do
+  case $f in *.yml) continue ;; esac
+  printf '%-20s %8d bytes  links libvirt: %s\n' "$(basename "$f")" "$(stat -c %s "$f")" \
+    "$(ldd "$f" | grep -q libvirt && echo yes || echo no)"
+done
+virsh -q net-destroy bench-net >/dev/null; virsh -q net-undefine bench-net >/dev/null

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every test, as `make test` and CI run them. The sandbox host gets its own
+# namespace and state dir so a running demo sandbox is left alone, and it is
+# torn down at the end whatever happens.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export KVMNET_NS=${KVMNET_TEST_NS:-kvmnet-test}
+export KVMNET_SANDBOX=${KVMNET_TEST_SANDBOX:-/run/kvmnet-test}
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "host setup"
+scripts/setup-host.sh
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features --locked -q -- -D warnings
+
+step "release build, collection tarball, docs up to date"
+scripts/build-collection.sh
+scripts/gen-docs.sh --check
+
+step "unit and golden tests"
+cargo test --workspace --locked -q
+
+step "sandbox host up"
+trap 'step "sandbox host down"; tests/rig/sandbox.sh down' EXIT
+tests/rig/sandbox.sh up
+eval "$(tests/rig/sandbox.sh env)"
+
+step "live tests against the sandbox libvirtd"
+cargo test --workspace --locked -q -- --ignored
+
+step "collection tarball through ansible-playbook"
+KVMNET_SKIP_BUILD=1 tests/ansible/test-collection.sh
+
+step "playbooks against the sandbox host"
+tests/ansible/test-playbooks.sh
+
+step "all tests passed in $(( $(date +%s) - started )) s"
