@@ -227,6 +227,13 @@ fn emit(result: &Value) {
 
 /// The whole of a module binary's `main`.
 pub fn main<M: Module>() -> ! {
+    let argv: Vec<String> = std::env::args().collect();
+    main_with::<M>(&argv)
+}
+
+/// [`main`] with the command line given: `[program, args-file]` or
+/// `[program, "--doc"]`.
+pub fn main_with<M: Module>(argv: &[String]) -> ! {
     // A panic is a bug, but Ansible must still get one JSON object.
     std::panic::set_hook(Box::new(|info| {
         let msg = match info.payload().downcast_ref::<&str>() {
@@ -245,7 +252,6 @@ pub fn main<M: Module>() -> ! {
             "kvmnet bug: panic{at}: {msg}"
         ))));
     }));
-    let argv: Vec<String> = std::env::args().collect();
     let result = match argv.get(1).map(String::as_str) {
         Some("--doc") => {
             print!(
