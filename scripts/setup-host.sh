@@ -73,3 +73,9 @@ if ! ansible_ok; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-core>=2.20,<2.22'
   ansible_ok || die "ansible-core not importable from $venv after install"
 fi
+
+# --- Molecule (26: the delegated "default" driver), for molecule/.
+if ! "$venv/bin/python" -c 'import molecule' 2>/dev/null; then
+  say "installing molecule into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check 'molecule>=26,<27'
+fi

@@ -39,4 +39,7 @@ KVMNET_SKIP_BUILD=1 tests/ansible/test-collection.sh
 step "playbooks against the sandbox host"
 tests/ansible/test-playbooks.sh
 
+step "molecule test against the sandbox host"
+tests/ansible/test-molecule.sh
+
 step "all tests passed in $(( $(date +%s) - started )) s"
