@@ -110,6 +110,25 @@ impl Sandbox {
         v
     }
 
+    /// The module without LIBVIRT_DEFAULT_URI in its environment.
+    fn module_without_default_uri(&self, args: Value) -> Value {
+        let file =
+            std::env::temp_dir().join(format!("kvmnet-live-uri-{}.json", std::process::id()));
+        std::fs::write(&file, args.to_string()).unwrap();
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns,
+                env!("CARGO_BIN_EXE_libvirt_network"),
+            ])
+            .arg(&file)
+            .env_remove("LIBVIRT_DEFAULT_URI")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     fn ok(&self, args: Value) -> Value {
         let v = self.module(args.clone());
         assert!(v.get("failed").is_none(), "module failed for {args}: {v}");
@@ -206,6 +225,50 @@ impl Sandbox {
 
     fn live_xml(&self, name: &str) -> String {
         virsh(&["net-dumpxml", name])
+    }
+
+    /// The kernel's index of a running network's bridge: it changes when
+    /// the bridge is deleted and made again.
+    fn bridge_ifindex(&self, network: &str) -> String {
+        let xml = self.live_xml(network);
+        let bridge = xml
+            .split("<bridge name='")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
+        let out = sh(&["ip", "-n", &self.ns, "-o", "link", "show", bridge]).unwrap();
+        out.split(':').next().unwrap().to_string()
+    }
+
+    fn dnsmasq_file(&self, file: &str) -> String {
+        let path = format!("{}/var/lib/libvirt/dnsmasq/{file}", self.root);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Ask the network's dnsmasq for `name`'s A record, over real DNS from
+    /// inside the namespace: the address, or "no answer".
+    fn resolve(&self, name: &str, server: &str) -> String {
+        const QUERY: &str = r#"
+import socket, struct, sys
+name, server = sys.argv[1], sys.argv[2]
+q = struct.pack(">HHHHHH", 0x4b56, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(q, (server, 53))
+r = s.recv(512)
+answers = struct.unpack(">H", r[6:8])[0]
+print(socket.inet_ntoa(r[-4:]) if answers else "no answer")
+"#;
+        sh(&[
+            "ip", "netns", "exec", &self.ns, "python3", "-c", QUERY, name, server,
+        ])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .trim()
+        .to_string()
     }
 }
 
@@ -329,59 +392,44 @@ fn dhcp_and_dns_edits_are_applied_live_without_restart() {
     let mut args = nat("t-live", 10);
     args["autostart"] = json!(true);
     sb.converge(args.clone());
-    let bridge_before = sb.live_xml("t-live");
-    let pid_file = format!("{}/run/libvirt/network/t-live.pid", sb.root);
-    let dnsmasq_pid = std::fs::read_to_string(&pid_file).unwrap();
-    let ifindex = |xml: &str| {
-        let br = xml
-            .split("<bridge name='")
-            .nth(1)
-            .unwrap()
-            .split('\'')
-            .next()
-            .unwrap()
-            .to_string();
-        let out = sh(&["ip", "-n", &sb.ns, "-o", "link", "show", &br]).unwrap();
-        out.split(':').next().unwrap().to_string()
-    };
-    let index_before = ifindex(&bridge_before);
+    let bridge_index = sb.bridge_ifindex("t-live");
+    assert_eq!(sb.resolve("db1", "10.77.10.1"), "no answer");
 
     args["ips"][0]["dhcp"]["hosts"] =
         json!([{"mac": "52:54:00:77:10:01", "name": "web1", "ip": "10.77.10.50"}]);
-    args["ips"][0]["dhcp"]["ranges"] = json!([{"start": "10.77.10.100", "end": "10.77.10.199"}, {"start": "10.77.10.210", "end": "10.77.10.220"}]);
-    args["dns"] = json!({"hosts": [{"ip": "10.77.10.60", "hostnames": ["db1"]}], "txt": [{"name": "lab", "value": "kvmnet"}],
-                         "srv": [{"service": "ldap", "protocol": "tcp", "target": "db1", "port": 389}]});
+    args["ips"][0]["dhcp"]["ranges"] = json!([
+        {"start": "10.77.10.100", "end": "10.77.10.199"},
+        {"start": "10.77.10.210", "end": "10.77.10.220"}
+    ]);
+    args["dns"] = json!({
+        "hosts": [{"ip": "10.77.10.60", "hostnames": ["db1"]}],
+        "txt": [{"name": "lab", "value": "kvmnet"}],
+        "srv": [{"service": "ldap", "protocol": "tcp", "target": "db1", "port": 389}]
+    });
     args["portgroups"] =
         json!([{"name": "web", "default": true, "bandwidth": {"inbound": {"average": 1000}}}]);
     let r = sb.converge(args.clone());
     for a in r["actions"].as_array().unwrap() {
+        let a = a.as_str().unwrap();
         assert!(
-            a.as_str().unwrap().contains("(live and config)"),
+            a.contains("(live and config)"),
             "every step live and config: {a}"
         );
     }
-    // dnsmasq was told, not restarted; the bridge was not recreated.
-    let hostsfile = std::fs::read_to_string(format!(
-        "{}/var/lib/libvirt/dnsmasq/t-live.hostsfile",
-        sb.root
-    ))
-    .unwrap();
+    // dnsmasq serves the new records; the bridge was not recreated.
+    assert_eq!(
+        sb.resolve("db1", "10.77.10.1"),
+        "10.77.10.60",
+        "dnsmasq answers for the new DNS host"
+    );
+    let hostsfile = sb.dnsmasq_file("t-live.hostsfile");
     assert!(
         hostsfile.contains("52:54:00:77:10:01,10.77.10.50,web1"),
         "{hostsfile}"
     );
-    let addnhosts = std::fs::read_to_string(format!(
-        "{}/var/lib/libvirt/dnsmasq/t-live.addnhosts",
-        sb.root
-    ))
-    .unwrap();
-    assert!(
-        addnhosts.contains("10.77.10.60") && addnhosts.contains("db1"),
-        "{addnhosts}"
-    );
     assert_eq!(
-        ifindex(&sb.live_xml("t-live")),
-        index_before,
+        sb.bridge_ifindex("t-live"),
+        bridge_index,
         "the bridge was recreated"
     );
     let live = sb.live_xml("t-live");
@@ -390,30 +438,36 @@ fn dhcp_and_dns_edits_are_applied_live_without_restart() {
         "{live}"
     );
     let inactive = virsh(&["net-dumpxml", "--inactive", "t-live"]);
-    assert!(
-        inactive.contains("web1") && inactive.contains("db1") && inactive.contains("10.77.10.210"),
-        "{inactive}"
-    );
-    let _ = dnsmasq_pid; // a range edit restarts dnsmasq by libvirt's design; hosts do not
+    for want in ["web1", "db1", "10.77.10.210", "portgroup name='web'"] {
+        assert!(
+            inactive.contains(want),
+            "definition lacks {want}: {inactive}"
+        );
+    }
 
-    // Removing them again is live too.
-    let hosts_pid = std::fs::read_to_string(&pid_file).unwrap();
+    // Replacing a DHCP host is live too, and dnsmasq is only told, not
+    // restarted (a range edit does restart it: libvirt's own choice).
+    let pid_file = format!("{}/run/libvirt/network/t-live.pid", sb.root);
+    let dnsmasq_pid = std::fs::read_to_string(&pid_file).unwrap();
     args["ips"][0]["dhcp"]["hosts"] =
         json!([{"mac": "52:54:00:77:10:02", "name": "web2", "ip": "10.77.10.51"}]);
+    args["dns"]["hosts"] = json!([{"ip": "10.77.10.61", "hostnames": ["db1"]}]);
     sb.converge(args.clone());
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap(),
-        hosts_pid,
-        "a DHCP host edit restarted dnsmasq"
+        dnsmasq_pid,
+        "dnsmasq was restarted"
     );
-    let hostsfile = std::fs::read_to_string(format!(
-        "{}/var/lib/libvirt/dnsmasq/t-live.hostsfile",
-        sb.root
-    ))
-    .unwrap();
+    let hostsfile = sb.dnsmasq_file("t-live.hostsfile");
     assert!(
         hostsfile.contains("web2") && !hostsfile.contains("web1"),
         "{hostsfile}"
+    );
+    assert_eq!(sb.resolve("db1", "10.77.10.1"), "10.77.10.61");
+    assert_eq!(
+        sb.bridge_ifindex("t-live"),
+        bridge_index,
+        "the bridge was recreated"
     );
     sb.remove("t-live");
 }
@@ -633,4 +687,29 @@ fn active_autostart_and_absent() {
     assert_eq!(r["actions"], json!(["undefine network t-state"]));
     let r = sb.ok(json!({"name": "t-state", "state": "absent"}));
     assert_eq!(r["changed"], json!(false));
+}
+
+#[test]
+#[ignore = "needs the sandbox host: make test"]
+fn uri_option_and_its_default() {
+    let sb = sandbox();
+    let uri = std::env::var("LIBVIRT_DEFAULT_URI").unwrap();
+    let mut args = nat("t-uri", 60);
+    args["uri"] = json!(uri);
+    let r = sb.module_without_default_uri(args.clone());
+    assert_eq!(r["changed"], json!(true), "{r}");
+    let r = sb.module_without_default_uri(args);
+    assert_eq!(r["changed"], json!(false), "{r}");
+    // Neither the option nor the variable: the system instance, which this
+    // host does not run; the failure says where it tried.
+    let r = sb.module_without_default_uri(json!({"name": "t-uri", "state": "absent"}));
+    assert_eq!(r["failed"], json!(true), "{r}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("connecting to libvirt at qemu:///system"),
+        "{r}"
+    );
+    sb.remove("t-uri");
 }
