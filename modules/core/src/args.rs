@@ -249,36 +249,18 @@ fn check_value(
                 )
             })
         }
-        Kind::Dict(sub_spec) => {
-            let map = match &value {
-                Value::Object(m) => Some(m.clone()),
-                // AnsibleModule also takes a JSON string or `k=v k2=v2`.
-                Value::String(s) => match parse_dict_string(s) {
-                    Some(m) => Some(m),
-                    None => {
-                        type_error(
-                            errors,
-                            "dict",
-                            "dictionary requested, could not parse JSON or key=value".into(),
-                        );
-                        None
-                    }
-                },
-                _ => {
-                    type_error(
-                        errors,
-                        "dict",
-                        format!("{} cannot be converted to a dict", py_type(&value)),
-                    );
-                    None
-                }
-            };
-            map.map(|m| {
+        Kind::Map => to_dict(&value)
+            .map_err(|why| type_error(errors, "dict", why))
+            .ok()
+            .map(Value::Object),
+        Kind::Dict(sub_spec) => to_dict(&value)
+            .map_err(|why| type_error(errors, "dict", why))
+            .ok()
+            .map(|m| {
                 let mut sub = path.to_vec();
                 sub.push(name.to_string());
                 Value::Object(check_object(module, sub_spec, m, &sub, errors))
-            })
-        }
+            }),
     }?;
 
     if !ty.choices.is_empty() {
@@ -355,7 +337,18 @@ fn to_float(v: &Value) -> Option<f64> {
     }
 }
 
-/// `{"a": 1}` or `a=1, b=2` / `a=1 b=2`, as AnsibleModule's check_type_dict.
+/// AnsibleModule's `check_type_dict`: a dict, or a string holding JSON or
+/// `k=v` pairs.
+fn to_dict(v: &Value) -> std::result::Result<Map<String, Value>, String> {
+    match v {
+        Value::Object(m) => Ok(m.clone()),
+        Value::String(s) => parse_dict_string(s)
+            .ok_or_else(|| "dictionary requested, could not parse JSON or key=value".to_string()),
+        other => Err(format!("{} cannot be converted to a dict", py_type(other))),
+    }
+}
+
+/// `{"a": 1}` or `a=1, b=2` / `a=1 b=2`.
 fn parse_dict_string(s: &str) -> Option<Map<String, Value>> {
     let t = s.trim();
     if t.starts_with('{') {

@@ -18,6 +18,8 @@ pub enum Kind {
     List(Box<TypeSpec>),
     /// A dict with known suboptions.
     Dict(Vec<OptionSpec>),
+    /// A free-form dict (any keys).
+    Map,
     /// Anything (a raw JSON value).
     Raw,
 }
@@ -31,7 +33,7 @@ impl Kind {
             Kind::Float => "float",
             Kind::Bool => "bool",
             Kind::List(_) => "list",
-            Kind::Dict(_) => "dict",
+            Kind::Dict(_) | Kind::Map => "dict",
             Kind::Raw => "raw",
         }
     }
@@ -233,6 +235,7 @@ impl<'a> Walker<'a> {
                 Kind::List(Box::new(items))
             }
             Some("object") if v.get("properties").is_some() => Kind::Dict(self.object_options(v)),
+            Some("object") => Kind::Map,
             _ => Kind::Raw,
         };
         spec

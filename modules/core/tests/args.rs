@@ -24,6 +24,7 @@ struct Params {
     #[serde(default)]
     ips: Vec<Ip>,
     forward: Option<Forward>,
+    labels: Option<serde_json::Map<String, Value>>,
 }
 fn yes() -> bool {
     true
@@ -134,7 +135,7 @@ fn unknown_options_are_named_with_the_supported_ones() {
     let err = run(json!({"name": "x", "bogus": 1})).unwrap_err();
     assert_eq!(
         err,
-        "Unsupported parameters for (demo) module: bogus. Supported parameters include: active, forward, ips, mtu, name, state, tags"
+        "Unsupported parameters for (demo) module: bogus. Supported parameters include: active, forward, ips, labels, mtu, name, state, tags"
     );
     let err = run(json!({"name": "x", "forward": {"mode": "nat", "prot": 1}})).unwrap_err();
     assert!(err.starts_with("Unsupported parameters for (demo) module: forward.prot. Supported parameters include: mode, port"), "{err}");
@@ -209,6 +210,19 @@ fn all_problems_are_reported_at_once() {
         err.contains("Unsupported parameters")
             && err.contains("missing required")
             && err.contains("'mtu'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn free_form_dicts_take_any_keys() {
+    let out = run(json!({"name": "x", "labels": {"any": 1, "thing": "goes"}})).unwrap();
+    assert_eq!(out["labels"], json!({"any": 1, "thing": "goes"}));
+    let out = run(json!({"name": "x", "labels": "a=1 b=2"})).unwrap();
+    assert_eq!(out["labels"], json!({"a": "1", "b": "2"}));
+    let err = run(json!({"name": "x", "labels": [1]})).unwrap_err();
+    assert!(
+        err.contains("<class 'list'> cannot be converted to a dict"),
         "{err}"
     );
 }
