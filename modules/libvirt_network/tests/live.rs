@@ -713,3 +713,34 @@ fn uri_option_and_its_default() {
     );
     sb.remove("t-uri");
 }
+
+#[test]
+#[ignore = "needs the sandbox host: make test"]
+fn macvtap_pool_interfaces_change_live() {
+    let sb = sandbox();
+    let pool = |ifaces: Value| json!({"name": "t-pool", "forward": {"mode": "bridge", "interfaces": ifaces}});
+    sb.converge(pool(json!(["eth-up0"])));
+    let r = sb.converge(pool(json!(["eth-up0", "veth-lan1"])));
+    assert_eq!(
+        r["actions"],
+        json!([
+            "update network t-pool: add forward-interface <interface dev='veth-lan1'/> (live and config)"
+        ])
+    );
+    assert!(
+        sb.live_xml("t-pool")
+            .contains("<interface dev='veth-lan1'/>")
+    );
+    let r = sb.converge(pool(json!(["eth-up0"])));
+    assert_eq!(
+        r["actions"],
+        json!([
+            "update network t-pool: delete forward-interface <interface dev='veth-lan1'/> (live and config)"
+        ])
+    );
+    sb.refused(
+        pool(json!(["eth-up0", "nosuchnic1"])),
+        "the host interface nosuchnic1 does not exist",
+    );
+    sb.remove("t-pool");
+}
