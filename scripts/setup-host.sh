@@ -75,7 +75,9 @@ if ! ansible_ok; then
 fi
 
 # --- Molecule (26: the delegated "default" driver), for molecule/.
-if ! "$venv/bin/python" -c 'import molecule' 2>/dev/null; then
+# (Not `python -c 'import molecule'`: run from the repo root, that imports
+# the molecule/ folder as a namespace package.)
+if [ ! -x "$venv/bin/molecule" ]; then
   say "installing molecule into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'molecule>=26,<27'
 fi
