@@ -18,9 +18,10 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features --locked -q -- -D warnings
 
-step "release build, collection tarball, docs up to date"
-scripts/build-collection.sh
+# The check first: build-collection.sh regenerates the sidecars.
+step "committed module docs up to date, release build, collection tarball"
 scripts/gen-docs.sh --check
+scripts/build-collection.sh
 
 step "unit and golden tests"
 cargo test --workspace --locked -q

@@ -101,11 +101,11 @@ fn undo_steps(done: &[&Action]) -> Vec<Action> {
             Action::Define {
                 previous: Some(prev),
                 xml,
-                changed,
+                ..
             } => undo.push(Action::Define {
                 xml: prev.clone(),
                 previous: Some(xml.clone()),
-                changed: changed.clone(),
+                changed: vec!["its previous definition, put back".to_string()],
             }),
             Action::Define {
                 previous: None,

@@ -247,7 +247,7 @@ pub fn desired(p: &Params) -> Result<NetworkDef> {
         }
         if !extra.is_empty() {
             return Err(Error::invalid(format!(
-                "forward.mode={} hands guests straight to host devices: {} cannot be used with it",
+                "forward.mode={}: libvirt gives the guests host devices and runs no addresses, DHCP, DNS or routes of its own there, so {} cannot be used with it",
                 mode.map(ForwardMode::as_str).unwrap_or_default(),
                 extra.join(", ")
             )));

@@ -44,7 +44,7 @@ pub struct Params {
     /// hostdev pools). For O(forward.mode=bridge), the existing host bridge
     /// to use.
     pub bridge: Option<Bridge>,
-    /// MTU of the network's bridge.
+    /// MTU of the network's bridge, 68 to 65535.
     #[schemars(range(min = 68, max = 65535))]
     pub mtu: Option<u32>,
     /// DNS domain of the DHCP clients.
@@ -72,7 +72,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PresentAbsent {
     #[default]
@@ -318,14 +318,19 @@ pub struct DnsSrv {
     pub service: String,
     /// V(tcp) or V(udp).
     pub protocol: SrvProtocol,
+    /// Domain of the record. Not given: the network's domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Host name that provides the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Port of the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// Priority (lower is preferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u16>,
+    /// Weight among records of the same priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<u16>,
 }
@@ -342,7 +347,9 @@ pub enum SrvProtocol {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsTxt {
+    /// Record name.
     pub name: String,
+    /// Record text.
     pub value: String,
 }
 
@@ -375,6 +382,7 @@ pub struct Vlan {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VlanTag {
+    /// VLAN ID, 0 to 4095.
     #[schemars(range(min = 0, max = 4095))]
     pub id: u16,
     /// Untagged traffic belongs to this VLAN (V(tagged) or V(untagged)).
@@ -414,9 +422,6 @@ pub struct Rate {
     /// Burst size, KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u64>,
-    /// Guaranteed rate, KiB/s (inbound only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floor: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
@@ -428,6 +433,7 @@ pub struct Route {
     pub prefix: u8,
     /// Next hop (a guest on this network).
     pub gateway: String,
+    /// Route metric (lower is preferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
 }

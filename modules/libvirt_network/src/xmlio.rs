@@ -251,7 +251,6 @@ fn parse_bandwidth(b: Node) -> Bandwidth {
         average: attr_num(n, "average").unwrap_or(0),
         peak: attr_num(n, "peak"),
         burst: attr_num(n, "burst"),
-        floor: attr_num(n, "floor"),
     };
     Bandwidth {
         inbound: child(b, "inbound").map(rate),
@@ -273,25 +272,38 @@ pub fn unmodelled(xml: &str) -> Vec<String> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    compare_shape(doc.root_element(), ours.root_element(), "network", &mut out);
+    compare_shape(
+        doc.root_element(),
+        &[ours.root_element()],
+        "network",
+        &mut out,
+    );
     out
 }
 
-/// Report element names and attribute names present under `theirs` but
-/// never under the matching element of `ours`.
-fn compare_shape(theirs: Node, ours: Node, path: &str, out: &mut Vec<String>) {
+/// Report attributes and elements present under `theirs` but under none
+/// of `ours`, the same-named elements at the same place in kvmnet's own
+/// rendering (siblings are matched as a group: the second `<ip>` of
+/// libvirt's XML need not look like the first of ours).
+fn compare_shape(theirs: Node, ours: &[Node], path: &str, out: &mut Vec<String>) {
     for a in theirs.attributes() {
-        if ours.attribute(a.name()).is_none() && !IGNORED_ATTRIBUTES.contains(&a.name()) {
-            out.push(format!("{path}/@{}", a.name()));
+        let known = ours.iter().any(|o| o.attribute(a.name()).is_some());
+        let p = format!("{path}/@{}", a.name());
+        if !known && !IGNORED_ATTRIBUTES.contains(&a.name()) && !out.contains(&p) {
+            out.push(p);
         }
     }
     for c in theirs.children().filter(Node::is_element) {
         let name = c.tag_name().name();
         let p = format!("{path}/{name}");
-        match ours.children().find(|o| o.has_tag_name(name)) {
-            Some(o) => compare_shape(c, o, &p, out),
-            None if IGNORED_ELEMENTS.contains(&name) => {}
-            None => out.push(p),
+        let matching: Vec<Node> = ours
+            .iter()
+            .flat_map(|o| o.children().filter(|oc| oc.has_tag_name(name)))
+            .collect();
+        if !matching.is_empty() {
+            compare_shape(c, &matching, &p, out);
+        } else if !IGNORED_ELEMENTS.contains(&name) && !out.contains(&p) {
+            out.push(p);
         }
     }
 }
@@ -482,7 +494,6 @@ pub fn render_portgroup(g: &Portgroup) -> Element {
             .attr("average", r.average)
             .attr_opt("peak", r.peak)
             .attr_opt("burst", r.burst)
-            .attr_opt("floor", r.floor)
     };
     Element::new("portgroup")
         .attr("name", &g.name)

@@ -2,7 +2,7 @@
 //! tests/rig/sandbox.sh (a private libvirtd in a network namespace).
 //!
 //! These tests are `#[ignore]`d for a plain `cargo test`; `make test` brings
-//! the sandbox up and runs them with `--include-ignored`. Run without the
+//! the sandbox up and runs them with `-- --ignored`. Run without the
 //! sandbox, they fail and say so: they never pass silently.
 //!
 //! Every scenario goes through [`converge`]: a check-mode run that must
