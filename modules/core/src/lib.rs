@@ -23,6 +23,8 @@ mod yaml;
 
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+#[cfg(feature = "netlink")]
+pub mod netlink;
 #[cfg(feature = "xml")]
 pub mod xml;
 
