@@ -16,15 +16,18 @@ pub mod args;
 pub mod cmd;
 pub mod doc;
 pub mod error;
+pub mod fs;
 pub mod run;
 pub mod spec;
 pub mod validate;
-mod yaml;
+pub mod yaml;
 
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
 #[cfg(feature = "netlink")]
 pub mod netlink;
+#[cfg(feature = "netplan")]
+pub mod netplan;
 #[cfg(feature = "xml")]
 pub mod xml;
 
