@@ -45,6 +45,10 @@ pub struct State {
     /// Links of this bridge (the bridge, its VLANs) the kernel has.
     #[serde(skip)]
     pub links: Vec<String>,
+    /// The task's ports that are administratively down: a revert puts them
+    /// down again.
+    #[serde(skip)]
+    pub down_ports: Vec<String>,
     #[serde(skip)]
     pub warnings: Vec<String>,
     /// The module's file, and whether it applies to the running system.
@@ -67,6 +71,8 @@ pub struct BridgePlan {
     pub delete: Vec<String>,
     /// Links that did not exist before: deleted again on a revert.
     pub new_links: Vec<String>,
+    /// Ports that were down before: put down again on a revert.
+    pub down_ports: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -208,6 +214,14 @@ fn revert(plan: &BridgePlan, token: &Mutation) -> String {
             problems.push(e.msg);
         }
     }
+    for port in &plan.down_ports {
+        if kvmnet_core::netdev_exists(port)
+            && kvmnet_core::netdev_master(port).is_none()
+            && let Err(e) = kvmnet_core::cmd::change(&["ip", "link", "set", "dev", port, "down"], token)
+        {
+            problems.push(e.msg);
+        }
+    }
     if problems.is_empty() {
         format!("reverted: {} restored and applied", plan.file.display())
     } else {
@@ -280,6 +294,8 @@ impl Module for NetplanBridge {
                 .collect();
             if p.state == PresentAbsent::Present {
                 state.kernel_differs = kernel::mismatches(p, &k);
+                state.down_ports =
+                    p.interfaces.iter().filter(|i| k.link(i).is_some_and(|l| !l.up)).cloned().collect();
             }
         }
         Ok(state)
