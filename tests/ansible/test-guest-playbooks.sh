@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The guide's netplan playbooks through ansible-playbook over SSH into the
+# guest VM: a --check --diff dry run that must predict changes and leave
+# the guest as it was, a real run, and a second run with changed=0. Each
+# playbook starts from a clean guest. The guest must be up
+# (tests/rig/guest/guest.sh up); it is left up.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+venv=${KVMNET_VENV:-$repo/.build/venv}
+export ANSIBLE_HOME=$repo/.build/ansible-home
+export ANSIBLE_COLLECTIONS_PATH=$repo/.build/guest-collections
+export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0
+eval "$(tests/rig/guest/guest.sh env)"
+inventory=$(tests/rig/guest/guest.sh inventory)
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+g() { tests/rig/guest/guest.sh ssh "$@"; }
+version=$("$venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' collection/galaxy.yml)
+"$venv/bin/ansible-galaxy" collection install --force -p "$ANSIBLE_COLLECTIONS_PATH" "dist/kvmnet-network-$version.tar.gz" >/dev/null
+
+clean() {
+  g 'rm -f /etc/netplan/60-kvmnet-*; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30; do ip link del $l 2>/dev/null; done; netplan apply; ip link set enp0s3 down; ip link set enp0s4 down' >/dev/null
+}
+snapshot() {
+  g 'for f in /etc/netplan/*; do stat -c "== %n %a" "$f"; cat "$f"; done; ip -d link show | sed -E "s/ [a-z_]+_timer +[0-9.]+//g; s/state [A-Z]+ //; s/NO-CARRIER,//; s/,LOWER_UP//"'
+}
+play() { "$venv/bin/ansible-playbook" -i "$inventory" -e @tests/ansible/guest-vars.yml -e target=guest "$@"; }
+changed() { sed -n 's/^guest *:.*changed=\([0-9]*\).*/\1/p' <<<"$1"; }
+failed() { sed -n 's/^guest *:.*failed=\([0-9]*\).*/\1/p' <<<"$1"; }
+
+for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playbooks/vlan-bridges.yml; do
+  clean
+  before=$(snapshot)
+  out=$(play "$pb" --check --diff) || fail "$pb --check: $out"
+  [ "$(failed "$out")" = 0 ] && [ "$(changed "$out")" -gt 0 ] || fail "$pb --check predicted no change: $out"
+  grep -q '^+++ after' <<<"$out" || fail "$pb --check --diff showed no diff: $out"
+  [ "$(snapshot)" = "$before" ] || fail "$pb --check changed the guest"
+  pass "$pb --check --diff predicts $(changed "$out") change(s), guest unchanged"
+  out=$(play "$pb") || fail "$pb: $out"
+  [ "$(changed "$out")" -gt 0 ] || fail "$pb first run changed nothing: $out"
+  pass "$pb applies in the guest"
+  out=$(play "$pb") || fail "$pb second run: $out"
+  [ "$(changed "$out")" = 0 ] || fail "$pb second run is not idempotent: $out"
+  pass "$pb second run changed=0"
+done
+clean
