@@ -37,6 +37,20 @@ in_ns hyperfine -N --warmup 5 --runs 100 \
   -n "virsh uri (connect only)" "virsh -q uri"
 
 echo
+echo "== netplan_bridge no-change run (root_dir: file + whole netplan config read, rendered, compared; no netplan generate)"
+root=$work/root
+mkdir -p "$root/etc/netplan"
+printf 'network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n' >"$root/etc/netplan/50-cloud-init.yaml"
+chmod 600 "$root/etc/netplan/50-cloud-init.yaml"
+cat >"$work/bridge.json" <<JSON
+{"name": "br0", "interfaces": ["eth0"], "addresses": ["192.168.1.10/24"], "root_dir": "$root",
+ "routes": [{"to": "default", "via": "192.168.1.1"}], "parameters": {"stp": false, "forward_delay": 0}}
+JSON
+"$bin/netplan_bridge" "$work/bridge.json" | grep -q '"changed":true' || { echo "bench: netplan_bridge setup run failed" >&2; exit 1; }
+"$bin/netplan_bridge" "$work/bridge.json" | grep -q '"changed":false' || { echo "bench: netplan_bridge second run changed" >&2; exit 1; }
+hyperfine -N --warmup 5 --runs 200 -n "netplan_bridge (no change)" "$bin/netplan_bridge $work/bridge.json"
+
+echo
 echo "== binaries (stripped, release profile)"
 for f in "$bin"/*; do
   case $f in *.yml) continue ;; esac
