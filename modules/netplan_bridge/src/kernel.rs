@@ -76,11 +76,22 @@ pub fn mismatches(p: &Params, k: &Kernel) -> Vec<String> {
     let info = br.bridge.clone().unwrap_or_default();
     if let Some(params) = &p.parameters {
         // netplan takes seconds; the kernel keeps centiseconds.
+        // During an STP topology change the kernel reports a shortened
+        // ageing time: not a difference.
+        let ageing = if info.topology_change {
+            params.ageing_time.map(|a| a * 100)
+        } else {
+            None
+        };
         let timers = [
             ("forward-delay", params.forward_delay, info.forward_delay),
             ("hello-time", params.hello_time, info.hello_time),
             ("max-age", params.max_age, info.max_age),
-            ("ageing-time", params.ageing_time, info.ageing_time),
+            (
+                "ageing-time",
+                params.ageing_time,
+                ageing.unwrap_or(info.ageing_time),
+            ),
         ];
         for (name, want, have) in timers {
             if let Some(w) = want
@@ -134,4 +145,84 @@ pub fn mismatches(p: &Params, k: &Kernel) -> Vec<String> {
         ));
     }
     out
+}
+
+/// `ip` commands that set the task's bridge parameters on a bridge that
+/// exists: networkd applies them only when it creates a bridge, so a drift
+/// (STP switched on by hand, say) survives `netplan apply`. STP goes
+/// first: with STP on, the kernel refuses a forward delay under 2 s.
+pub fn parameter_fixes(p: &Params, k: &Kernel) -> Vec<Vec<String>> {
+    let mut cmds = Vec::new();
+    let Some(params) = &p.parameters else {
+        return cmds;
+    };
+    let Some(br) = k
+        .link(&p.name)
+        .filter(|l| l.kind.as_deref() == Some("bridge"))
+    else {
+        return cmds;
+    };
+    let info = br.bridge.clone().unwrap_or_default();
+    let base = |extra: &[String]| {
+        let mut c: Vec<String> = ["ip", "link", "set", "dev", &p.name, "type", "bridge"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        c.extend_from_slice(extra);
+        c
+    };
+    if let Some(stp) = params.stp
+        && stp != (info.stp_state != 0)
+    {
+        cmds.push(base(&["stp_state".into(), u32::from(stp).to_string()]));
+    }
+    let mut timers = Vec::new();
+    for (key, want, have) in [
+        ("forward_delay", params.forward_delay, info.forward_delay),
+        ("hello_time", params.hello_time, info.hello_time),
+        ("max_age", params.max_age, info.max_age),
+        ("ageing_time", params.ageing_time, info.ageing_time),
+    ] {
+        if let Some(w) = want
+            && w * 100 != have
+        {
+            timers.extend([key.to_string(), (w * 100).to_string()]);
+        }
+    }
+    if let Some(prio) = params.priority
+        && prio != u32::from(info.priority)
+    {
+        timers.extend(["priority".to_string(), prio.to_string()]);
+    }
+    if !timers.is_empty() {
+        cmds.push(base(&timers));
+    }
+    for (key, map, file) in [
+        ("priority", &params.port_priority, "priority"),
+        ("cost", &params.path_cost, "path_cost"),
+    ] {
+        for (port, want) in map.iter().flatten() {
+            if brport(port, file) != Some(*want)
+                && k.link(port).is_some_and(|l| l.master == Some(br.index))
+            {
+                cmds.push(
+                    [
+                        "ip",
+                        "link",
+                        "set",
+                        "dev",
+                        port,
+                        "type",
+                        "bridge_slave",
+                        key,
+                        &want.to_string(),
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                );
+            }
+        }
+    }
+    cmds
 }

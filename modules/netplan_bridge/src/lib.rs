@@ -162,6 +162,24 @@ fn wait_for_kernel(p: &Params, timeout: Duration) -> Result<Vec<String>> {
     }
 }
 
+/// Poll until the bridge and its ports are there (what networkd does after
+/// netplan apply); the kernel as it then is.
+fn wait_for_ports(p: &Params, timeout: Duration) -> Result<Kernel> {
+    let start = Instant::now();
+    loop {
+        let k = Kernel::read()?;
+        let ready = k.link(&p.name).is_some_and(|br| {
+            p.interfaces
+                .iter()
+                .all(|port| k.link(port).is_some_and(|l| l.master == Some(br.index)))
+        });
+        if ready || start.elapsed() > timeout {
+            return Ok(k);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// When Ansible runs over SSH: is the address the connection came in on
 /// still on an up interface, and the client still reachable?
 fn connection_guard() -> Result<Option<String>> {
@@ -207,20 +225,38 @@ fn revert(plan: &BridgePlan, token: &Mutation) -> String {
     if let Err(e) = restored.and_then(|()| netplan::apply(token)) {
         problems.push(e.msg);
     }
-    for l in &plan.new_links {
-        if kvmnet_core::netdev_exists(l)
-            && let Err(e) = kvmnet_core::cmd::change(&["ip", "link", "del", "dev", l], token)
-        {
-            problems.push(e.msg);
+    // networkd finishes the reload after netplan apply returns, and may
+    // re-create a deleted link or bring a released port up once more:
+    // settle for a few seconds.
+    let settle = Instant::now();
+    loop {
+        for l in &plan.new_links {
+            if kvmnet_core::netdev_exists(l)
+                && let Err(e) = kvmnet_core::cmd::change(&["ip", "link", "del", "dev", l], token)
+            {
+                problems.push(e.msg);
+            }
         }
-    }
-    for port in &plan.down_ports {
-        if kvmnet_core::netdev_exists(port)
-            && kvmnet_core::netdev_master(port).is_none()
-            && let Err(e) = kvmnet_core::cmd::change(&["ip", "link", "set", "dev", port, "down"], token)
-        {
-            problems.push(e.msg);
+        let k = Kernel::read();
+        let up: Vec<&String> = plan
+            .down_ports
+            .iter()
+            .filter(|port| {
+                let link = k.as_ref().ok().and_then(|k| k.link(port).cloned());
+                link.is_some_and(|l| l.up && l.master.is_none())
+            })
+            .collect();
+        for port in &up {
+            if let Err(e) =
+                kvmnet_core::cmd::change(&["ip", "link", "set", "dev", port, "down"], token)
+            {
+                problems.push(e.msg);
+            }
         }
+        if settle.elapsed() > Duration::from_secs(5) || !problems.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
     if problems.is_empty() {
         format!("reverted: {} restored and applied", plan.file.display())
@@ -294,8 +330,12 @@ impl Module for NetplanBridge {
                 .collect();
             if p.state == PresentAbsent::Present {
                 state.kernel_differs = kernel::mismatches(p, &k);
-                state.down_ports =
-                    p.interfaces.iter().filter(|i| k.link(i).is_some_and(|l| !l.up)).cloned().collect();
+                state.down_ports = p
+                    .interfaces
+                    .iter()
+                    .filter(|i| k.link(i).is_some_and(|l| !l.up))
+                    .cloned()
+                    .collect();
             }
         }
         Ok(state)
@@ -358,6 +398,7 @@ impl Module for NetplanBridge {
                 .into_iter()
                 .filter(|l| !current.links.contains(l))
                 .collect();
+            plan.down_ports = current.down_ports.clone();
         }
         Ok(plan)
     }
@@ -398,6 +439,18 @@ impl Module for NetplanBridge {
         }
         if p.state == PresentAbsent::Absent {
             return Ok(());
+        }
+        // Bridge parameters networkd did not set on an existing bridge.
+        let fixes = kernel::parameter_fixes(p, &wait_for_ports(p, verify_timeout())?);
+        for cmd in &fixes {
+            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            if let Err(e) = kvmnet_core::cmd::change(&argv, token) {
+                return Err(Error::backend(format!(
+                    "{}; {}",
+                    e.msg,
+                    revert(plan, token)
+                )));
+            }
         }
         let differs = wait_for_kernel(p, verify_timeout())?;
         if !differs.is_empty() {

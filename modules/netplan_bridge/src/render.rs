@@ -121,10 +121,14 @@ pub fn render(p: &Params, others: &[Definition]) -> String {
         // A port carries no addresses of its own: the bridge does.
         ethernets.insert(port.clone(), json!({"dhcp4": false, "dhcp6": false}));
     }
-    // A VLAN's link has to be defined somewhere for netplan.
+    // A VLAN's link has to be defined for netplan. Defined here too even
+    // when another file does (an empty stanza merges with it), so this file
+    // stands on its own when that one goes; not when it is a bond or such.
     for v in &p.vlans {
-        let defined = others.iter().any(|d| d.name == v.link) || ethernets.contains_key(&v.link);
-        if !defined {
+        let other_kind = others
+            .iter()
+            .any(|d| d.name == v.link && d.kind != "ethernets");
+        if !other_kind && !ethernets.contains_key(&v.link) {
             ethernets.insert(v.link.clone(), json!({}));
         }
     }
