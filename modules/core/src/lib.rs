@@ -57,3 +57,22 @@ pub fn netdev_master(name: &str) -> Option<String> {
     .ok()?;
     link.file_name().map(|n| n.to_string_lossy().into_owned())
 }
+
+/// The `state` option of every module: whether the thing should exist.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PresentAbsent {
+    #[default]
+    Present,
+    Absent,
+}

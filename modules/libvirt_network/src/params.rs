@@ -2,6 +2,7 @@
 //! (`libvirt_network --doc`); the leaf types double as parts of the
 //! normalised network model, so they derive ordering and serialisation too.
 
+pub use kvmnet_core::PresentAbsent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -70,14 +71,6 @@ pub struct Params {
 
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PresentAbsent {
-    #[default]
-    Present,
-    Absent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -80,53 +80,44 @@ fn virsh(args: &[&str]) -> String {
 
 impl Sandbox {
     /// Run the module binary inside the namespace, as Ansible would on the
-    /// host: an args file in, one JSON object out.
+    /// host: an args file in, one JSON object out, nothing on stderr.
     fn module(&self, args: Value) -> Value {
+        self.run_module(args, true)
+    }
+
+    /// The module without LIBVIRT_DEFAULT_URI in its environment.
+    fn module_without_default_uri(&self, args: Value) -> Value {
+        self.run_module(args, false)
+    }
+
+    fn run_module(&self, args: Value, default_uri: bool) -> Value {
         let file =
             std::env::temp_dir().join(format!("kvmnet-live-args-{}.json", std::process::id()));
         std::fs::write(&file, args.to_string()).unwrap();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns,
-                env!("CARGO_BIN_EXE_libvirt_network"),
-            ])
-            .arg(&file)
-            .output()
-            .unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ns,
+            env!("CARGO_BIN_EXE_libvirt_network"),
+        ])
+        .arg(&file);
+        if !default_uri {
+            cmd.env_remove("LIBVIRT_DEFAULT_URI");
+        }
+        let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             stdout.lines().count(),
             1,
             "exactly one line of JSON on stdout, got: {stdout}"
         );
-        let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
         assert!(
             out.stderr.is_empty(),
             "nothing on stderr, got: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        v
-    }
-
-    /// The module without LIBVIRT_DEFAULT_URI in its environment.
-    fn module_without_default_uri(&self, args: Value) -> Value {
-        let file =
-            std::env::temp_dir().join(format!("kvmnet-live-uri-{}.json", std::process::id()));
-        std::fs::write(&file, args.to_string()).unwrap();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns,
-                env!("CARGO_BIN_EXE_libvirt_network"),
-            ])
-            .arg(&file)
-            .env_remove("LIBVIRT_DEFAULT_URI")
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     }
 
     fn ok(&self, args: Value) -> Value {

@@ -1,5 +1,6 @@
 //! The task's options; doc comments are the module's documentation.
 
+pub use kvmnet_core::PresentAbsent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -67,14 +68,6 @@ pub struct Params {
     /// Keep a timestamped copy of the file before changing it.
     #[serde(default)]
     pub backup: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PresentAbsent {
-    #[default]
-    Present,
-    Absent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
