@@ -123,7 +123,15 @@ fn stage_and_generate(root: &Path, stage: &Path, file: &Path, content: Option<&s
         std::fs::create_dir_all(&dest).map_err(io)?;
         for e in entries.flatten() {
             if e.path().is_file() {
-                std::fs::copy(e.path(), dest.join(e.file_name())).map_err(io)?;
+                // 0600 in the stage: netplan's warning about a readable
+                // file is not a verdict on the configuration.
+                let copy = dest.join(e.file_name());
+                std::fs::copy(e.path(), &copy).map_err(io)?;
+                std::fs::set_permissions(
+                    &copy,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .map_err(io)?;
             }
         }
     }
