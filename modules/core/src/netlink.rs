@@ -275,31 +275,69 @@ mod tests {
         }
     }
 
-    /// Bridges (if this namespace has any) agree with sysfs.
+    /// Bridge settings and ports agree with sysfs, in the sandbox host's
+    /// namespace (it has `br-host` with port `veth-lan0`): the test runs
+    /// itself again inside it. `make test` runs it with `-- --ignored`.
     #[test]
+    #[ignore = "needs the sandbox host: make test"]
     fn bridge_settings_agree_with_sysfs() {
-        for l in links()
-            .unwrap()
-            .iter()
-            .filter(|l| l.kind.as_deref() == Some("bridge"))
-        {
-            let b = l.bridge.as_ref().expect("bridge info");
-            let sys = |f: &str| {
-                std::fs::read_to_string(format!("/sys/class/net/{}/bridge/{f}", l.name))
-                    .unwrap()
-                    .trim()
-                    .parse::<u32>()
-                    .unwrap()
-            };
-            assert_eq!(b.forward_delay, sys("forward_delay"), "{}", l.name);
-            assert_eq!(b.hello_time, sys("hello_time"));
-            assert_eq!(b.max_age, sys("max_age"));
-            if !b.topology_change {
-                assert_eq!(b.ageing_time, sys("ageing_time"));
-            }
-            assert_eq!(b.stp_state, sys("stp_state"));
-            assert_eq!(u32::from(b.priority), sys("priority"));
+        if std::env::var_os("KVMNET_IN_SANDBOX_NS").is_none() {
+            let ns = std::env::var("KVMNET_NS").expect(
+                "KVMNET_NS is not set: run `make test`, or eval \"$(tests/rig/sandbox.sh env)\"",
+            );
+            let exe = std::env::current_exe().unwrap();
+            let out = std::process::Command::new("ip")
+                .args(["netns", "exec", &ns])
+                .arg(exe)
+                .args([
+                    "--exact",
+                    "netlink::tests::bridge_settings_agree_with_sysfs",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env("KVMNET_IN_SANDBOX_NS", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "in {ns}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            return;
         }
+        let links = links().unwrap();
+        let br = links
+            .iter()
+            .find(|l| l.name == "br-host")
+            .expect("br-host in the sandbox namespace");
+        assert_eq!(br.kind.as_deref(), Some("bridge"));
+        let port = links
+            .iter()
+            .find(|l| l.name == "veth-lan0")
+            .expect("veth-lan0");
+        assert_eq!(
+            port.master,
+            Some(br.index),
+            "veth-lan0 is a port of br-host"
+        );
+        let b = br.bridge.as_ref().expect("bridge info");
+        let sys = |f: &str| {
+            std::fs::read_to_string(format!("/sys/class/net/br-host/bridge/{f}"))
+                .unwrap()
+                .trim()
+                .parse::<u32>()
+                .unwrap()
+        };
+        assert_eq!(b.forward_delay, sys("forward_delay"));
+        assert_eq!(b.hello_time, sys("hello_time"));
+        assert_eq!(b.max_age, sys("max_age"));
+        if !b.topology_change {
+            assert_eq!(b.ageing_time, sys("ageing_time"));
+        }
+        assert_eq!(b.stp_state, sys("stp_state"));
+        assert_eq!(u32::from(b.priority), sys("priority"));
+        let mac = std::fs::read_to_string("/sys/class/net/br-host/address").unwrap();
+        assert_eq!(br.mac.as_deref(), Some(mac.trim()));
     }
 
     #[test]
