@@ -265,6 +265,18 @@ pub fn desired(p: &Params) -> Result<NetworkDef> {
         .map(|(i, ip)| desired_ip(i, ip))
         .collect::<Result<Vec<_>>>()?;
     let dns = p.dns.clone().map(canonical_dns).transpose()?;
+    // libvirt refuses <vlan> at define for other network types ("whose
+    // type doesn't support vlan configuration").
+    let vlan_capable = matches!(mode, Some(ForwardMode::Hostdev | ForwardMode::Passthrough));
+    if let Some(g) = p.portgroups.iter().find(|g| g.vlan.is_some())
+        && !vlan_capable
+    {
+        return Err(Error::invalid(format!(
+            "portgroups ({}): vlan needs forward.mode hostdev or passthrough; libvirt supports no VLAN tags on {} networks",
+            g.name,
+            mode.map(ForwardMode::as_str).unwrap_or("isolated")
+        )));
+    }
     let defaults = p.portgroups.iter().filter(|g| g.default).count();
     if defaults > 1 {
         return Err(Error::invalid(

@@ -354,7 +354,8 @@ pub struct Portgroup {
     /// Used by interfaces that name no port group. At most one.
     #[serde(default)]
     pub default: bool,
-    /// VLAN tags (honoured by Open vSwitch and hostdev networks only).
+    /// VLAN tags: hostdev and passthrough networks only (libvirt refuses
+    /// them elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<Vlan>,
     /// Bandwidth limits of the group's interfaces.

@@ -326,11 +326,50 @@ fn every_forward_mode_converges() {
         json!({"name": "t-mv-bridge", "forward": {"mode": "bridge", "interfaces": ["eth-up0", "veth-lan1"]}}),
         json!({"name": "t-mv-private", "forward": {"mode": "private", "dev": "eth-up0"}}),
         json!({"name": "t-mv-vepa", "forward": {"mode": "vepa", "interfaces": ["eth-up0"]}}),
-        json!({"name": "t-mv-pt", "forward": {"mode": "passthrough", "interfaces": ["eth-up0"]}}),
+        json!({"name": "t-mv-pt", "forward": {"mode": "passthrough", "interfaces": ["eth-up0"]},
+               "portgroups": [{"name": "tagged", "vlan": {"tags": [{"id": 42}]}}]}),
+        // Every NAT and bridge option at once.
+        json!({"name": "t-nat-full", "forward": {"mode": "nat", "dev": "eth-up0",
+                   "nat": {"addresses": {"start": "203.0.113.10", "end": "203.0.113.20"}, "ports": {"start": 20000, "end": 30000}}},
+               "bridge": {"name": "virbr-t-full", "stp": false, "delay": 2}, "mac": "52:54:00:77:70:01",
+               "ips": [{"address": "10.77.70.1", "prefix": 24, "dhcp": {"ranges": [{"start": "10.77.70.100", "end": "10.77.70.150"}],
+                        "bootp": {"file": "pxelinux.0"}}}]}),
+    ];
+    // What libvirt must hold for the options above, beyond the mode.
+    let holds: &[(&str, &[&str])] = &[
+        ("t-mv-pt", &["<portgroup name='tagged'>", "<tag id='42'/>"]),
+        (
+            "t-nat-full",
+            &[
+                "<address start='203.0.113.10' end='203.0.113.20'/>",
+                "<port start='20000' end='30000'/>",
+                "<bridge name='virbr-t-full' stp='off' delay='2'/>",
+                "<mac address='52:54:00:77:70:01'/>",
+                "<bootp file='pxelinux.0'/>",
+                "dev='eth-up0'",
+            ],
+        ),
+        (
+            "t-isolated",
+            &[
+                "<mtu size='9000'/>",
+                "<domain name='lab.test' localOnly='yes'/>",
+            ],
+        ),
+        (
+            "t-route",
+            &["<route address='10.78.0.0' prefix='16' gateway='10.77.2.2'/>"],
+        ),
     ];
     for args in cases {
         let name = args["name"].as_str().unwrap().to_string();
         let r = sb.converge(args.clone());
+        let defined = virsh(&["net-dumpxml", "--inactive", &name]);
+        for (_, wants) in holds.iter().filter(|(n, _)| *n == name) {
+            for want in *wants {
+                assert!(defined.contains(want), "{name} lacks {want}: {defined}");
+            }
+        }
         let want_active = args.get("active") != Some(&json!(false));
         assert_eq!(r["active"], json!(want_active), "{name}: {r}");
         let inactive = virsh(&["net-dumpxml", "--inactive", &name]);
