@@ -49,7 +49,7 @@ fn guest() -> Guest {
         );
     });
     // Leftovers of an interrupted run.
-    g.ssh("rm -f /etc/netplan/60-kvmnet-* /etc/netplan/50-cloud-init.yaml; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30; do ip link del $l 2>/dev/null; done; netplan apply");
+    g.ssh("rm -f /etc/netplan/60-kvmnet-* /etc/netplan/70-kvmnet-* /etc/netplan/50-cloud-init.yaml; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30; do ip link del $l 2>/dev/null; done; netplan apply");
     g
 }
 
@@ -82,13 +82,17 @@ impl Guest {
             .unwrap_or_else(|e| panic!("guest: {cmd}: {e}"))
     }
 
-    fn try_ssh(&self, cmd: &str) -> Result<String, String> {
-        let out = Command::new("ssh")
+    fn ssh_output(&self, cmd: &str) -> std::process::Output {
+        Command::new("ssh")
             .args(self.ssh_opts("-p"))
             .arg("root@127.0.0.1")
             .arg(cmd)
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    fn try_ssh(&self, cmd: &str) -> Result<String, String> {
+        let out = self.ssh_output(cmd);
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -103,12 +107,7 @@ impl Guest {
         let cmd = format!(
             "printf '%s' '{quoted}' > /root/kvmnet/args.json && {env} {BIN} /root/kvmnet/args.json"
         );
-        let out = Command::new("ssh")
-            .args(self.ssh_opts("-p"))
-            .arg("root@127.0.0.1")
-            .arg(cmd)
-            .output()
-            .unwrap();
+        let out = self.ssh_output(&cmd);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             stdout.lines().count(),
@@ -279,7 +278,8 @@ fn create_bridge_with_netplan() {
 fn separate_management_and_vm_networks() {
     let g = guest();
     let mgmt_before = g.ssh("ip -4 -br addr show mgmt0");
-    let args = json!({"name": "br-vm", "interfaces": ["enp0s4"], "dhcp4": false,
+    let args = json!({"name": "br-vm", "interfaces": ["enp0s4"], "dhcp4": false, "dhcp6": false,
+        "file": "/etc/netplan/70-kvmnet-vm.yaml", "mtu": 1400, "macaddress": "52:54:00:77:00:42",
         "parameters": {"stp": true, "forward_delay": 4, "priority": 4096, "hello_time": 2, "max_age": 12,
                        "ageing_time": 300, "port_priority": {"enp0s4": 10}, "path_cost": {"enp0s4": 100}}});
     g.converge(&args);
@@ -294,6 +294,19 @@ fn separate_management_and_vm_networks() {
     ] {
         assert!(br.contains(want), "{want} in {br}");
     }
+    assert!(
+        br.contains("mtu 1400") && br.contains("link/ether 52:54:00:77:00:42"),
+        "{br}"
+    );
+    assert_eq!(
+        g.ssh("stat -c %a /etc/netplan/70-kvmnet-vm.yaml").trim(),
+        "600"
+    );
+    assert!(
+        g.try_ssh("test -e /etc/netplan/60-kvmnet-br-vm.yaml")
+            .is_err(),
+        "the default file was written"
+    );
     assert_eq!(
         g.ssh("cat /sys/class/net/enp0s4/brport/priority").trim(),
         "10"
@@ -307,7 +320,10 @@ fn separate_management_and_vm_networks() {
         mgmt_before,
         "management changed"
     );
-    g.converge(&json!({"name": "br-vm", "state": "absent"}));
+    g.converge(
+        &json!({"name": "br-vm", "state": "absent", "file": "/etc/netplan/70-kvmnet-vm.yaml"}),
+    );
+    assert!(g.try_ssh("test -e /etc/netplan/70-kvmnet-vm.yaml").is_err());
     g.mgmt_alive();
 }
 
