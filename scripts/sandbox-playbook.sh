@@ -14,15 +14,7 @@ export ANSIBLE_RETRY_FILES_ENABLED=0
 eval "$("$repo/tests/rig/sandbox.sh" env)"
 "$repo/tests/rig/sandbox.sh" status >/dev/null || { echo "sandbox-playbook: the sandbox is not up (tests/rig/sandbox.sh up)" >&2; exit 1; }
 
-version=$("$venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' "$repo/collection/galaxy.yml")
-tarball=$repo/dist/kvmnet-network-$version.tar.gz
-[ -f "$tarball" ] || { echo "sandbox-playbook: $tarball missing (make collection)" >&2; exit 1; }
-# Install when the tarball is newer than the installed copy.
-stamp=$ANSIBLE_COLLECTIONS_PATH/.installed-from
-if [ ! -f "$stamp" ] || [ "$tarball" -nt "$stamp" ]; then
-  "$venv/bin/ansible-galaxy" collection install --force -p "$ANSIBLE_COLLECTIONS_PATH" "$tarball" >/dev/null
-  touch "$stamp"
-fi
+"$repo/scripts/install-collection.sh" "$ANSIBLE_COLLECTIONS_PATH"
 
 exec ip netns exec "$KVMNET_NS" env LIBVIRT_DEFAULT_URI="$LIBVIRT_DEFAULT_URI" \
   "$venv/bin/ansible-playbook" -i "$repo/tests/rig/inventory.yml" "$@"

@@ -17,8 +17,7 @@ inventory=$(tests/rig/guest/guest.sh inventory)
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 g() { tests/rig/guest/guest.sh ssh "$@"; }
-version=$("$venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' collection/galaxy.yml)
-"$venv/bin/ansible-galaxy" collection install --force -p "$ANSIBLE_COLLECTIONS_PATH" "dist/kvmnet-network-$version.tar.gz" >/dev/null
+scripts/install-collection.sh "$ANSIBLE_COLLECTIONS_PATH"
 
 clean() {
   g 'rm -f /etc/netplan/60-kvmnet-*; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30; do ip link del $l 2>/dev/null; done; netplan apply; ip link set enp0s3 down; ip link set enp0s4 down' >/dev/null

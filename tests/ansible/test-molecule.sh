@@ -12,8 +12,7 @@ export ANSIBLE_HOME=$repo/.build/ansible-home
 export ANSIBLE_COLLECTIONS_PATH=$repo/.build/molecule-collections
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1 ANSIBLE_FORCE_COLOR=0
 
-version=$("$venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' collection/galaxy.yml)
-"$venv/bin/ansible-galaxy" collection install --force -p "$ANSIBLE_COLLECTIONS_PATH" "dist/kvmnet-network-$version.tar.gz" >/dev/null
+scripts/install-collection.sh "$ANSIBLE_COLLECTIONS_PATH"
 
 exec ip netns exec "$KVMNET_NS" env PATH="$venv/bin:$PATH" LIBVIRT_DEFAULT_URI="$LIBVIRT_DEFAULT_URI" \
   "$venv/bin/molecule" test
