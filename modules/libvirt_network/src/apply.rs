@@ -138,7 +138,10 @@ pub fn apply(host: &Libvirt, plan: &NetworkPlan, token: &Mutation) -> Result<()>
     // Guests' taps are needed only where the network may go down and come
     // back (a restart, or a stop a rollback would undo): reading every
     // running domain's XML for a live DHCP edit would be wasted.
-    let may_stop = plan.actions.iter().any(|a| matches!(a, Action::Restart | Action::Stop));
+    let may_stop = plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Restart | Action::Stop));
     let taps = if plan.was_active && may_stop {
         guest_taps(host, name)?
     } else {

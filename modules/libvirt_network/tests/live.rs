@@ -319,9 +319,10 @@ fn every_forward_mode_converges() {
         nat("t-nat", 1),
         json!({"name": "t-route", "forward": {"mode": "route", "dev": "eth-up0"}, "ips": [{"address": "10.77.2.1", "prefix": 24}],
                "routes": [{"address": "10.78.0.0", "prefix": 16, "gateway": "10.77.2.2"}]}),
-        json!({"name": "t-open", "forward": {"mode": "open"}, "ips": [{"address": "10.77.3.1", "prefix": 24}]}),
+        json!({"name": "t-open", "forward": {"mode": "open"}, "ips": [{"address": "10.77.3.1", "prefix": 24}],
+               "dns": {"enable": false}}),
         json!({"name": "t-isolated", "bridge": {"name": "virbr-t-iso"}, "ips": [{"address": "10.77.4.1", "prefix": 24}], "mtu": 9000,
-               "domain": {"name": "lab.test", "local_only": true}}),
+               "domain": {"name": "lab.test", "local_only": true}, "dns": {"forward_plain_names": false}}),
         json!({"name": "t-hostbr", "forward": {"mode": "bridge"}, "bridge": {"name": "br-host"}}),
         json!({"name": "t-mv-bridge", "forward": {"mode": "bridge", "interfaces": ["eth-up0", "veth-lan1"]}}),
         json!({"name": "t-mv-private", "forward": {"mode": "private", "dev": "eth-up0"}}),
@@ -338,6 +339,7 @@ fn every_forward_mode_converges() {
     // What libvirt must hold for the options above, beyond the mode.
     let holds: &[(&str, &[&str])] = &[
         ("t-mv-pt", &["<portgroup name='tagged'>", "<tag id='42'/>"]),
+        ("t-open", &["<dns enable='no'"]),
         (
             "t-nat-full",
             &[
@@ -354,6 +356,7 @@ fn every_forward_mode_converges() {
             &[
                 "<mtu size='9000'/>",
                 "<domain name='lab.test' localOnly='yes'/>",
+                "forwardPlainNames='no'",
             ],
         ),
         (
