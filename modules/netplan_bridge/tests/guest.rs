@@ -130,12 +130,13 @@ impl Guest {
 
     /// The guest's netplan files (name, mode, content) and links without
     /// what moves by itself (timers, operational and STP port states,
-    /// topology changes), or what networkd leaves on a NIC it once managed
+    /// topology changes, IPv6 link-local addresses the kernel adds when a
+    /// link comes up), or what networkd leaves on a NIC it once managed
     /// (its qdisc, IPv6 address generation mode).
     fn snapshot(&self) -> String {
         self.ssh(
             "for f in /etc/netplan/* /run/netplan/*; do [ -f \"$f\" ] && stat -c '== %n %a' \"$f\" && cat \"$f\"; done; \
-             { ip -d link show; ip addr show | grep -v -e valid_lft -e tentative -e dynamic; } | sed -E \
+             { ip -d link show; ip addr show | grep -v -e valid_lft -e tentative -e dynamic -e 'scope link'; } | sed -E \
                's/ [a-z_]+_timer +[0-9.]+//g; s/state [A-Za-z]+ //g; s/NO-CARRIER,//; s/,LOWER_UP//; s/ qdisc [a-z_]+//; \
                 s/ addrgenmode [a-z_0-9]+//; s/ (topology_change|topology_change_detected|ageing_time) [0-9]+//g; \
                 s/ (designated_[a-z]+|root_port|root_path_cost|port_id|port_no) [0-9a-fx.:]+//g'",
