@@ -28,6 +28,10 @@ pub mod libvirt;
 pub mod netlink;
 #[cfg(feature = "netplan")]
 pub mod netplan;
+#[cfg(feature = "netplan_device")]
+pub mod netplan_device;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "xml")]
 pub mod xml;
 

@@ -33,6 +33,27 @@ const IFLA_BR_AGEING_TIME: u16 = 4;
 const IFLA_BR_STP_STATE: u16 = 5;
 const IFLA_BR_PRIORITY: u16 = 6;
 const IFLA_BR_TOPOLOGY_CHANGE: u16 = 14;
+const IFLA_BOND_MODE: u16 = 1;
+const IFLA_BOND_ACTIVE_SLAVE: u16 = 2;
+const IFLA_BOND_MIIMON: u16 = 3;
+const IFLA_BOND_UPDELAY: u16 = 4;
+const IFLA_BOND_DOWNDELAY: u16 = 5;
+const IFLA_BOND_ARP_INTERVAL: u16 = 7;
+const IFLA_BOND_ARP_IP_TARGET: u16 = 8;
+const IFLA_BOND_ARP_VALIDATE: u16 = 9;
+const IFLA_BOND_ARP_ALL_TARGETS: u16 = 10;
+const IFLA_BOND_PRIMARY: u16 = 11;
+const IFLA_BOND_PRIMARY_RESELECT: u16 = 12;
+const IFLA_BOND_FAIL_OVER_MAC: u16 = 13;
+const IFLA_BOND_XMIT_HASH_POLICY: u16 = 14;
+const IFLA_BOND_RESEND_IGMP: u16 = 15;
+const IFLA_BOND_NUM_PEER_NOTIF: u16 = 16;
+const IFLA_BOND_ALL_SLAVES_ACTIVE: u16 = 17;
+const IFLA_BOND_MIN_LINKS: u16 = 18;
+const IFLA_BOND_LP_INTERVAL: u16 = 19;
+const IFLA_BOND_PACKETS_PER_SLAVE: u16 = 20;
+const IFLA_BOND_AD_LACP_RATE: u16 = 21;
+const IFLA_BOND_AD_SELECT: u16 = 22;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 
@@ -54,6 +75,35 @@ pub struct BridgeInfo {
     pub topology_change: bool,
 }
 
+/// Bond settings, as the kernel keeps them: enumerations by number (the
+/// order of `ip -d link`'s names), times in milliseconds except the
+/// learning packet interval (seconds), members by ifindex.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BondInfo {
+    pub mode: u8,
+    /// The active member (active-backup, balance-tlb, balance-alb).
+    pub active: Option<u32>,
+    pub primary: Option<u32>,
+    pub miimon: u32,
+    pub updelay: u32,
+    pub downdelay: u32,
+    pub arp_interval: u32,
+    pub arp_ip_targets: Vec<std::net::Ipv4Addr>,
+    pub arp_validate: u32,
+    pub arp_all_targets: u32,
+    pub primary_reselect: u8,
+    pub fail_over_mac: u8,
+    pub xmit_hash_policy: u8,
+    pub resend_igmp: u32,
+    pub num_peer_notif: u8,
+    pub all_slaves_active: u8,
+    pub min_links: u32,
+    pub lp_interval: u32,
+    pub packets_per_slave: u32,
+    pub lacp_rate: u8,
+    pub ad_select: u8,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Link {
     pub index: u32,
@@ -70,6 +120,7 @@ pub struct Link {
     /// `bridge`, `bond`, `vlan`, `veth`...; None for plain NICs.
     pub kind: Option<String>,
     pub bridge: Option<BridgeInfo>,
+    pub bond: Option<BondInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +220,46 @@ fn parse_bridge(data: &[u8]) -> BridgeInfo {
     b
 }
 
+fn parse_bond(data: &[u8]) -> BondInfo {
+    let mut b = BondInfo::default();
+    let byte = |v: &[u8]| v.first().copied().unwrap_or(0);
+    for (kind, v) in attributes(data) {
+        match kind {
+            IFLA_BOND_MODE => b.mode = byte(v),
+            IFLA_BOND_ACTIVE_SLAVE => b.active = Some(u32_of(v)),
+            IFLA_BOND_PRIMARY => b.primary = Some(u32_of(v)),
+            IFLA_BOND_MIIMON => b.miimon = u32_of(v),
+            IFLA_BOND_UPDELAY => b.updelay = u32_of(v),
+            IFLA_BOND_DOWNDELAY => b.downdelay = u32_of(v),
+            IFLA_BOND_ARP_INTERVAL => b.arp_interval = u32_of(v),
+            IFLA_BOND_ARP_IP_TARGET => {
+                // Nested: one attribute per target, the address in network
+                // byte order.
+                b.arp_ip_targets = attributes(v)
+                    .into_iter()
+                    .filter(|(_, a)| a.len() == 4)
+                    .map(|(_, a)| std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+                    .collect()
+            }
+            IFLA_BOND_ARP_VALIDATE => b.arp_validate = u32_of(v),
+            IFLA_BOND_ARP_ALL_TARGETS => b.arp_all_targets = u32_of(v),
+            IFLA_BOND_PRIMARY_RESELECT => b.primary_reselect = byte(v),
+            IFLA_BOND_FAIL_OVER_MAC => b.fail_over_mac = byte(v),
+            IFLA_BOND_XMIT_HASH_POLICY => b.xmit_hash_policy = byte(v),
+            IFLA_BOND_RESEND_IGMP => b.resend_igmp = u32_of(v),
+            IFLA_BOND_NUM_PEER_NOTIF => b.num_peer_notif = byte(v),
+            IFLA_BOND_ALL_SLAVES_ACTIVE => b.all_slaves_active = byte(v),
+            IFLA_BOND_MIN_LINKS => b.min_links = u32_of(v),
+            IFLA_BOND_LP_INTERVAL => b.lp_interval = u32_of(v),
+            IFLA_BOND_PACKETS_PER_SLAVE => b.packets_per_slave = u32_of(v),
+            IFLA_BOND_AD_LACP_RATE => b.lacp_rate = byte(v),
+            IFLA_BOND_AD_SELECT => b.ad_select = byte(v),
+            _ => {}
+        }
+    }
+    b
+}
+
 /// Every link in this network namespace.
 pub fn links() -> Result<Vec<Link>> {
     // struct ifinfomsg, all zero: every family, every link.
@@ -182,6 +273,7 @@ pub fn links() -> Result<Vec<Link>> {
                 up: u32_of(&m[8..12]) & IFF_UP != 0,
                 ..Link::default()
             };
+            let mut info_data: &[u8] = &[];
             for (kind, v) in attributes(&m[16..]) {
                 match kind {
                     IFLA_IFNAME => link.name = string_of(v),
@@ -200,7 +292,7 @@ pub fn links() -> Result<Vec<Link>> {
                         for (ik, iv) in attributes(v) {
                             match ik {
                                 IFLA_INFO_KIND => link.kind = Some(string_of(iv)),
-                                IFLA_INFO_DATA => link.bridge = Some(parse_bridge(iv)),
+                                IFLA_INFO_DATA => info_data = iv,
                                 _ => {}
                             }
                         }
@@ -208,13 +300,67 @@ pub fn links() -> Result<Vec<Link>> {
                     _ => {}
                 }
             }
-            // INFO_DATA means bridge settings only for bridges.
-            if link.kind.as_deref() != Some("bridge") {
-                link.bridge = None;
+            // INFO_DATA's attributes depend on the kind.
+            match link.kind.as_deref() {
+                Some("bridge") => link.bridge = Some(parse_bridge(info_data)),
+                Some("bond") => link.bond = Some(parse_bond(info_data)),
+                _ => {}
             }
             link
         })
         .collect())
+}
+
+/// The links and addresses of this network namespace, read together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kernel {
+    pub links: Vec<Link>,
+    pub addresses: Vec<Address>,
+}
+
+impl Kernel {
+    pub fn read() -> Result<Kernel> {
+        Ok(Kernel {
+            links: links()?,
+            addresses: addresses()?,
+        })
+    }
+
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name == name)
+    }
+
+    pub fn name_of(&self, index: u32) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|l| l.index == index)
+            .map(|l| l.name.as_str())
+    }
+
+    /// The links enslaved to `master`.
+    pub fn members_of(&self, master: &Link) -> Vec<&Link> {
+        self.links
+            .iter()
+            .filter(|l| l.master == Some(master.index))
+            .collect()
+    }
+
+    /// Whether an interface is up with `ip` on it.
+    pub fn has_up_address(&self, ip: IpAddr) -> bool {
+        self.addresses
+            .iter()
+            .filter(|a| a.address == ip)
+            .any(|a| self.links.iter().any(|l| l.index == a.index && l.up))
+    }
+
+    /// Whether `link` has `cidr` (`10.0.0.1/24`) as an address.
+    pub fn has_address(&self, link: &Link, cidr: &str) -> bool {
+        let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, ""));
+        let ip: Option<IpAddr> = ip.parse().ok();
+        self.addresses.iter().any(|x| {
+            x.index == link.index && Some(x.address) == ip && x.prefix.to_string() == prefix
+        })
+    }
 }
 
 /// Every IPv4 and IPv6 address in this network namespace.

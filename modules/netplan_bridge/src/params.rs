@@ -1,6 +1,7 @@
 //! The task's options; doc comments are the module's documentation.
 
 pub use kvmnet_core::PresentAbsent;
+pub use kvmnet_core::netplan_device::{Nameservers, Route, Vlan};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,41 +69,6 @@ pub struct Params {
     /// Keep a timestamped copy of the file before changing it.
     #[serde(default)]
     pub backup: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Vlan {
-    /// The VLAN interface's name, for example V(eth0.20).
-    pub name: String,
-    /// VLAN ID, 1 to 4094.
-    #[schemars(range(min = 1, max = 4094))]
-    pub id: u16,
-    /// The interface the VLAN rides on.
-    pub link: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Route {
-    /// Destination with prefix, or V(default).
-    pub to: String,
-    /// Gateway address.
-    pub via: String,
-    /// Route metric.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metric: Option<u32>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Nameservers {
-    /// DNS server addresses.
-    #[serde(default)]
-    pub addresses: Vec<String>,
-    /// Search domains.
-    #[serde(default)]
-    pub search: Vec<String>,
 }
 
 /// netplan's bridge parameters. Times are in seconds.

@@ -1,0 +1,245 @@
+//! The guest VM (tests/rig/guest) from a test: SSH into it as Ansible
+//! does, run a module binary there with an args file, snapshot what a
+//! netplan module may change, and the converge pattern every scenario
+//! goes through: check mode (must predict a change and leave the guest as
+//! it was), apply, a second run and a check-mode run that must both be
+//! unchanged.
+
+use serde_json::{Value, json};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// A module binary cargo built for another package of the workspace
+/// (`cargo test --workspace` builds them all), beside this test's.
+pub fn sibling_binary(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let path = exe.parent().and_then(|d| d.parent()).unwrap().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build -p {name}` (or the workspace's tests) first",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+/// The binaries already copied into the guest by this test process.
+static COPIED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The guest VM, held by one test at a time.
+#[derive(Debug)]
+pub struct Guest {
+    bin: String,
+    port: String,
+    key: String,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// Take the guest: copy `binary` (a module built by cargo) into it and
+/// run `cleanup` there (leftovers of an interrupted run). Panics, naming
+/// the rig, when the guest is not up.
+pub fn guest(binary: &str, cleanup: &str) -> Guest {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let env = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("{k} is not set: these tests need the guest VM. Run `make test`, or `tests/rig/guest/guest.sh up` and `eval \"$(tests/rig/guest/guest.sh env)\"` first")
+        })
+    };
+    let mut g = Guest {
+        bin: String::new(),
+        port: env("KVMNET_GUEST_SSH_PORT"),
+        key: env("KVMNET_GUEST_KEY"),
+        _guard: guard,
+    };
+    g.install(binary);
+    g.ssh(cleanup);
+    g
+}
+
+impl Guest {
+    /// Make `binary` (a module built by cargo) the module that
+    /// [`Guest::module`] runs, copying it into the guest once per test
+    /// process.
+    pub fn install(&mut self, binary: &str) {
+        let name = std::path::Path::new(binary)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        self.bin = format!("/root/kvmnet/{name}");
+        let g = &*self;
+        let mut copied = COPIED.lock().unwrap_or_else(|e| e.into_inner());
+        if !copied.contains(&g.bin) {
+            g.ssh("mkdir -p /root/kvmnet");
+            let out = Command::new("scp")
+                .args(g.ssh_opts("-P"))
+                .arg(binary)
+                .arg(format!("root@127.0.0.1:{}", g.bin))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "scp: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            copied.push(g.bin.clone());
+        }
+        drop(copied);
+    }
+
+    fn ssh_opts(&self, port_flag: &str) -> Vec<String> {
+        [
+            port_flag,
+            &self.port,
+            "-i",
+            &self.key,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=30",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// Run a shell command in the guest; its stdout. Panics on failure.
+    pub fn ssh(&self, cmd: &str) -> String {
+        self.try_ssh(cmd)
+            .unwrap_or_else(|e| panic!("guest: {cmd}: {e}"))
+    }
+
+    pub fn ssh_output(&self, cmd: &str) -> std::process::Output {
+        Command::new("ssh")
+            .args(self.ssh_opts("-p"))
+            .arg("root@127.0.0.1")
+            .arg(cmd)
+            .output()
+            .unwrap()
+    }
+
+    pub fn try_ssh(&self, cmd: &str) -> Result<String, String> {
+        let out = self.ssh_output(cmd);
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// The module in the guest with an args file, over SSH: SSH_CONNECTION
+    /// is set there as it is under Ansible. `env` is prefixed to the command.
+    pub fn module_with_env(&self, args: &Value, env: &str) -> Value {
+        let quoted = args.to_string().replace('\'', "'\\''");
+        let cmd = format!(
+            "printf '%s' '{quoted}' > /root/kvmnet/args.json && {env} {} /root/kvmnet/args.json",
+            self.bin
+        );
+        let out = self.ssh_output(&cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "one JSON line, got: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap()
+    }
+
+    pub fn module(&self, args: &Value) -> Value {
+        self.module_with_env(args, "")
+    }
+
+    pub fn ok(&self, args: &Value) -> Value {
+        let v = self.module(args);
+        assert!(v.get("failed").is_none(), "module failed for {args}: {v}");
+        v
+    }
+
+    /// The guest's netplan files (name, mode, content) and links without
+    /// what moves by itself (timers, operational and STP port states,
+    /// topology changes, IPv6 link-local addresses the kernel adds when a
+    /// link comes up), or what networkd leaves on a NIC it once managed
+    /// (its qdisc, IPv6 address generation mode), or a bond member's
+    /// monitoring and LACP negotiation state.
+    pub fn snapshot(&self) -> String {
+        self.ssh(
+            "for f in /etc/netplan/* /run/netplan/*; do [ -f \"$f\" ] && stat -c '== %n %a' \"$f\" && cat \"$f\"; done; \
+             { ip -d link show; ip addr show | grep -v -e valid_lft -e tentative -e dynamic -e 'scope link'; } | sed -E \
+               's/ [a-z_]+_timer +[0-9.]+//g; s/state [A-Za-z]+ //g; s/NO-CARRIER,//; s/,LOWER_UP//; s/ qdisc [a-z_]+//; \
+                s/ addrgenmode [a-z_0-9]+//; s/ (topology_change|topology_change_detected|ageing_time) [0-9]+//g; \
+                s/ (designated_[a-z]+|root_port|root_path_cost|port_id|port_no) [0-9a-fx.:]+//g; \
+                s/ (mii_status [A-Z]+|link_failure_count [0-9]+|ad_actor_oper_port_state [0-9]+|ad_partner_oper_port_state [0-9]+|ad_aggregator_id [0-9]+)//g'",
+        )
+    }
+
+    pub fn converge(&self, args: &Value) -> Value {
+        let mut check = args.clone();
+        check["_ansible_check_mode"] = json!(true);
+        check["_ansible_diff"] = json!(true);
+        let before = self.snapshot();
+        let predicted = self.ok(&check);
+        assert_eq!(
+            predicted["changed"],
+            json!(true),
+            "check mode must predict a change: {predicted}"
+        );
+        assert_same(&before, &self.snapshot(), "check mode changed the guest");
+        let applied = self.ok(args);
+        assert_eq!(applied["changed"], json!(true), "{applied}");
+        assert_eq!(
+            applied["actions"], predicted["actions"],
+            "check mode predicted other actions"
+        );
+        let again = self.ok(args);
+        assert_eq!(
+            again["changed"],
+            json!(false),
+            "second run must be unchanged: {again}"
+        );
+        let rechecked = self.ok(&check);
+        assert_eq!(rechecked["changed"], json!(false), "{rechecked}");
+        applied
+    }
+
+    pub fn refused(&self, args: &Value, expect: &str) -> Value {
+        let before = self.snapshot();
+        let v = self.module(args);
+        assert_eq!(v["failed"], json!(true), "{v}");
+        let msg = v["msg"].as_str().unwrap();
+        assert!(msg.contains(expect), "message {msg:?} lacks {expect:?}");
+        assert_same(&before, &self.snapshot(), "a refused run changed the guest");
+        v
+    }
+
+    pub fn link(&self, name: &str) -> String {
+        self.ssh(&format!("ip -d link show {name}"))
+    }
+
+    pub fn mgmt_alive(&self) {
+        assert_eq!(
+            self.ssh("echo alive").trim(),
+            "alive",
+            "the management connection"
+        );
+    }
+}
+
+/// Panics with a unified diff when `before` and `after` differ.
+pub fn assert_same(before: &str, after: &str, what: &str) {
+    if before != after {
+        let diff = similar::TextDiff::from_lines(before, after)
+            .unified_diff()
+            .header("before", "after")
+            .to_string();
+        panic!("{what}:\n{diff}");
+    }
+}
