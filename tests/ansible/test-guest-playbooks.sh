@@ -20,7 +20,7 @@ g() { tests/rig/guest/guest.sh ssh "$@"; }
 scripts/install-collection.sh "$ANSIBLE_COLLECTIONS_PATH"
 
 clean() {
-  g 'rm -f /etc/netplan/60-kvmnet-*; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30; do ip link del $l 2>/dev/null; done; netplan apply; ip link set enp0s3 down; ip link set enp0s4 down' >/dev/null
+  g 'rm -f /etc/netplan/60-kvmnet-*; for l in br0 br-vm br-vlan20 br-vlan30 enp0s4.20 enp0s4.30 bond0; do ip link del $l 2>/dev/null; done; netplan apply; ip link set enp0s3 down; ip link set enp0s4 down' >/dev/null
 }
 snapshot() {
   g 'for f in /etc/netplan/*; do stat -c "== %n %a" "$f"; cat "$f"; done; ip -d link show | sed -E "s/ [a-z_]+_timer +[0-9.]+//g; s/state [A-Z]+ //; s/NO-CARRIER,//; s/,LOWER_UP//"'
@@ -29,7 +29,7 @@ play() { "$venv/bin/ansible-playbook" -i "$inventory" -e @tests/ansible/guest-va
 changed() { sed -n 's/^guest *:.*changed=\([0-9]*\).*/\1/p' <<<"$1"; }
 failed() { sed -n 's/^guest *:.*failed=\([0-9]*\).*/\1/p' <<<"$1"; }
 
-for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playbooks/vlan-bridges.yml; do
+for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playbooks/vlan-bridges.yml playbooks/bonded-bridge.yml; do
   clean
   before=$(snapshot)
   out=$(play "$pb" --check --diff) || fail "$pb --check: $out"
@@ -40,6 +40,12 @@ for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playboo
   out=$(play "$pb") || fail "$pb: $out"
   [ "$(changed "$out")" -gt 0 ] || fail "$pb first run changed nothing: $out"
   pass "$pb applies in the guest"
+  if [ "$pb" = playbooks/bonded-bridge.yml ]; then
+    [ "$(g cat /sys/class/net/bond0/bonding/mode)" = "802.3ad 4" ] || fail "bond0 is not in 802.3ad mode"
+    [ "$(g cat /sys/class/net/bond0/bonding/slaves)" = "enp0s3 enp0s4" ] || fail "bond0's members"
+    [ "$(g 'basename $(readlink /sys/class/net/bond0/master)')" = br0 ] || fail "bond0 is not a port of br0"
+    pass "$pb: bond0 in 802.3ad over enp0s3 and enp0s4, a port of br0"
+  fi
   out=$(play "$pb") || fail "$pb second run: $out"
   [ "$(changed "$out")" = 0 ] || fail "$pb second run is not idempotent: $out"
   pass "$pb second run changed=0"
