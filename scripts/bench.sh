@@ -51,6 +51,16 @@ JSON
 hyperfine -N --warmup 5 --runs 200 -n "netplan_bridge (no change)" "$bin/netplan_bridge $work/bridge.json"
 
 echo
+echo "== netplan_bond no-change run (root_dir, the same configuration plus the bridge's file)"
+cat >"$work/bond.json" <<JSON
+{"name": "bond0", "interfaces": ["eth1", "eth2"], "root_dir": "$root",
+ "parameters": {"mode": "802.3ad", "lacp_rate": "fast", "mii_monitor_interval": 100, "transmit_hash_policy": "layer3+4"}}
+JSON
+"$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":true' || { echo "bench: netplan_bond setup run failed" >&2; exit 1; }
+"$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":false' || { echo "bench: netplan_bond second run changed" >&2; exit 1; }
+hyperfine -N --warmup 5 --runs 200 -n "netplan_bond (no change)" "$bin/netplan_bond $work/bond.json"
+
+echo
 echo "== binaries (stripped, release profile)"
 for f in "$bin"/*; do
   case $f in *.yml) continue ;; esac

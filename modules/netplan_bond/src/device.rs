@@ -158,6 +158,42 @@ fn comparisons(p: &Params, bond: &BondInfo, k: &Kernel) -> Vec<(&'static str, St
     out
 }
 
+/// The task's parameters the running bond does not have, in words.
+fn parameter_mismatches(p: &Params, dev: &Link, k: &Kernel) -> Vec<String> {
+    let bond = dev.bond.clone().unwrap_or_default();
+    comparisons(p, &bond, k)
+        .into_iter()
+        .filter(|(_, want, have)| want != have)
+        .map(|(name, want, have)| format!("{name} is {have}, not {want}"))
+        .collect()
+}
+
+/// (active, primary) when the primary is up in the bond but another
+/// member is active, and the reselect policy says the primary takes over
+/// whenever it is up. A member chosen by hand (sysfs `active_slave`)
+/// stays active until the next failover otherwise.
+fn wrong_active_member(p: &Params, dev: &Link, k: &Kernel) -> Option<(String, String)> {
+    let b = p.parameters.clone().unwrap_or_default();
+    let primary = b.primary?;
+    let reselects = matches!(
+        b.primary_reselect_policy,
+        None | Some(PrimaryReselectPolicy::Always)
+    );
+    let with_active = matches!(
+        b.mode.unwrap_or_default(),
+        Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb
+    );
+    let primary_up = k
+        .link(&primary)
+        .is_some_and(|l| l.oper_up && l.master == Some(dev.index));
+    if !(reselects && with_active && primary_up) {
+        return None;
+    }
+    let bond = dev.bond.clone().unwrap_or_default();
+    let active = bond.active.and_then(|i| k.name_of(i)).unwrap_or("none");
+    (active != primary).then(|| (active.to_string(), primary))
+}
+
 impl Device for Params {
     const MODULE: &'static str = "netplan_bond";
     const DOC: ModuleDoc = ModuleDoc {
@@ -216,44 +252,43 @@ impl Device for Params {
     }
 
     fn mismatches(&self, dev: &Link, k: &Kernel) -> Vec<String> {
-        let bond = dev.bond.clone().unwrap_or_default();
-        let mut out: Vec<String> = comparisons(self, &bond, k)
-            .into_iter()
-            .filter(|(_, want, have)| want != have)
-            .map(|(name, want, have)| format!("{name} is {have}, not {want}"))
-            .collect();
-        // The primary is the active member whenever it is up, unless the
-        // reselect policy lets another member stay active.
-        let b = self.parameters.clone().unwrap_or_default();
-        let reselects = matches!(
-            b.primary_reselect_policy,
-            None | Some(PrimaryReselectPolicy::Always)
-        );
-        let mode = b.mode.unwrap_or_default();
-        if let Some(primary) = &b.primary
-            && reselects
-            && matches!(
-                mode,
-                Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb
-            )
-            && k.link(primary)
-                .is_some_and(|l| l.oper_up && l.master == Some(dev.index))
-        {
-            let active = bond.active.and_then(|i| k.name_of(i)).unwrap_or("none");
-            if active != primary {
-                out.push(format!(
-                    "the active member is {active}, not the primary {primary}"
-                ));
-            }
+        let mut out = parameter_mismatches(self, dev, k);
+        if let Some((active, primary)) = wrong_active_member(self, dev, k) {
+            out.push(format!(
+                "the active member is {active}, not the primary {primary}"
+            ));
         }
         out
+    }
+
+    /// The primary made the active member again, in place: a bond need
+    /// not be made anew for that.
+    fn fixes(&self, dev: &Link, k: &Kernel) -> Vec<Vec<String>> {
+        wrong_active_member(self, dev, k)
+            .map(|(_, primary)| {
+                [
+                    "ip",
+                    "link",
+                    "set",
+                    "dev",
+                    &self.name,
+                    "type",
+                    "bond",
+                    "active_slave",
+                    &primary,
+                ]
+                .map(String::from)
+                .to_vec()
+            })
+            .into_iter()
+            .collect()
     }
 
     /// networkd sets a bond's parameters only when it creates the bond,
     /// and the kernel refuses a new mode while the bond has members: any
     /// parameter that differs means a new bond.
     fn recreate_because(&self, dev: &Link, k: &Kernel) -> Option<String> {
-        let differs = self.mismatches(dev, k);
+        let differs = parameter_mismatches(self, dev, k);
         (!differs.is_empty()).then(|| differs.join(", "))
     }
 }

@@ -35,6 +35,16 @@ fn bonding(g: &Guest, bond: &str, what: &str) -> String {
         .to_string()
 }
 
+/// The bond's members, sorted: networkd enslaves them in its own order.
+fn members(g: &Guest, bond: &str) -> String {
+    let mut m: Vec<String> = bonding(g, bond, "slaves")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    m.sort();
+    m.join(" ")
+}
+
 fn master_of(g: &Guest, link: &str) -> Option<String> {
     g.try_ssh(&format!(
         "basename $(readlink /sys/class/net/{link}/master)"
@@ -58,7 +68,7 @@ fn bonded_bridge_for_vms() {
     assert_eq!(bonding(&g, "bond0", "lacp_rate"), "fast 1");
     assert_eq!(bonding(&g, "bond0", "miimon"), "100");
     assert_eq!(bonding(&g, "bond0", "xmit_hash_policy"), "layer3+4 1");
-    assert_eq!(bonding(&g, "bond0", "slaves"), "enp0s3 enp0s4");
+    assert_eq!(members(&g, "bond0"), "enp0s3 enp0s4");
 
     let br = json!({"name": "br0", "interfaces": ["bond0"], "addresses": ["192.168.50.10/24"],
         "parameters": {"stp": false, "forward_delay": 0}});
@@ -121,6 +131,25 @@ fn active_backup_mode_change_and_member_removal() {
     assert_eq!(bonding(&g, "bond1", "miimon"), "100");
     assert_eq!(g.ok(&ab)["changed"], json!(false));
 
+    // Another member made active by hand stays active until the next
+    // failover: the primary is made active again, in place.
+    g.ssh("echo enp0s3 > /sys/class/net/bond1/bonding/active_slave");
+    let index = g.ssh("cat /sys/class/net/bond1/ifindex");
+    let r = g.ok(&ab);
+    let actions = r["actions"].to_string();
+    assert!(
+        actions.contains("the active member is enp0s3, not the primary enp0s4")
+            && !actions.contains("created anew"),
+        "{actions}"
+    );
+    assert_eq!(bonding(&g, "bond1", "active_slave"), "enp0s4");
+    assert_eq!(
+        g.ssh("cat /sys/class/net/bond1/ifindex"),
+        index,
+        "bond1 was made anew"
+    );
+    assert_eq!(g.ok(&ab)["changed"], json!(false));
+
     // A new mode: the kernel takes it only on a bond without members, so
     // the bond is made anew.
     let xor = json!({"name": "bond1", "interfaces": ["enp0s3", "enp0s4"],
@@ -134,7 +163,7 @@ fn active_backup_mode_change_and_member_removal() {
     );
     assert_eq!(bonding(&g, "bond1", "mode"), "balance-xor 2");
     assert_eq!(bonding(&g, "bond1", "xmit_hash_policy"), "layer2+3 2");
-    assert_eq!(bonding(&g, "bond1", "slaves"), "enp0s3 enp0s4");
+    assert_eq!(members(&g, "bond1"), "enp0s3 enp0s4");
 
     // One member fewer: networkd does not release it; the module does.
     let one = json!({"name": "bond1", "interfaces": ["enp0s3"],
@@ -146,7 +175,7 @@ fn active_backup_mode_change_and_member_removal() {
             .contains("enp0s4 is a member of bond1 but not in the task"),
         "{r}"
     );
-    assert_eq!(bonding(&g, "bond1", "slaves"), "enp0s3");
+    assert_eq!(members(&g, "bond1"), "enp0s3");
     assert_eq!(master_of(&g, "enp0s4"), None);
 
     g.converge(&json!({"name": "bond1", "state": "absent"}));
