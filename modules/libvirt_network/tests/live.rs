@@ -9,6 +9,7 @@
 //! report a change and leave the host byte-for-byte as it was, a real run,
 //! then a second real run and a check-mode run that must both be unchanged.
 
+use kvmnet_core::testing::assert_same;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -290,16 +291,6 @@ fn configuration_only(text: &str) -> String {
         out.push('\n');
     }
     out
-}
-
-fn assert_same(before: &str, after: &str, what: &str) {
-    if before != after {
-        let diff = similar::TextDiff::from_lines(before, after)
-            .unified_diff()
-            .header("before", "after")
-            .to_string();
-        panic!("{what}:\n{diff}");
-    }
 }
 
 fn nat(name: &str, third_octet: u8) -> Value {

@@ -5,6 +5,7 @@
 //! it was), apply, a second run and a check-mode run that must both be
 //! unchanged.
 
+pub use super::assert_same;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -230,16 +231,5 @@ impl Guest {
             "alive",
             "the management connection"
         );
-    }
-}
-
-/// Panics with a unified diff when `before` and `after` differ.
-pub fn assert_same(before: &str, after: &str, what: &str) {
-    if before != after {
-        let diff = similar::TextDiff::from_lines(before, after)
-            .unified_diff()
-            .header("before", "after")
-            .to_string();
-        panic!("{what}:\n{diff}");
     }
 }
