@@ -4,6 +4,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::run::Mutation;
 use virt::connect::Connect;
+use virt::domain::Domain;
 use virt::error::ErrorNumber;
 use virt::network::Network;
 use virt::sys;
@@ -18,6 +19,12 @@ pub fn resolve_uri(param: Option<&str>) -> String {
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "qemu:///system".to_string()),
     }
+}
+
+/// Whether devices named in a task can be checked on this host: only for
+/// a local qemu driver (a remote URI's devices are on another machine).
+pub fn is_local(uri: &str) -> bool {
+    uri.starts_with("qemu:///") || uri.starts_with("qemu+unix:///")
 }
 
 fn backend(doing: impl std::fmt::Display, e: virt::error::Error) -> Error {
@@ -95,6 +102,36 @@ pub struct NetworkInfo {
 pub struct DomainInfo {
     pub name: String,
     pub live_xml: String,
+}
+
+/// A domain as libvirt has it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainDefs {
+    /// The persistent definition (`dumpxml --inactive`); None for a
+    /// transient domain.
+    pub persistent_xml: Option<String>,
+    /// The running definition, when the domain runs.
+    pub live_xml: Option<String>,
+}
+
+/// Which definitions of a domain a device change affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Affect {
+    pub live: bool,
+    pub config: bool,
+}
+
+impl Affect {
+    fn flags(self) -> u32 {
+        let mut f = 0;
+        if self.live {
+            f |= sys::VIR_DOMAIN_AFFECT_LIVE;
+        }
+        if self.config {
+            f |= sys::VIR_DOMAIN_AFFECT_CONFIG;
+        }
+        f
+    }
 }
 
 #[derive(Debug)]
@@ -183,6 +220,99 @@ impl Libvirt {
                 Ok(DomainInfo { name, live_xml })
             })
             .collect()
+    }
+
+    fn lookup_domain(&self, name: &str) -> Result<Option<Domain>> {
+        match self.conn.lookup_domain_by_name(name) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.code().is(ErrorNumber::NoDomain) => Ok(None),
+            Err(e) => Err(backend(format!("looking up domain {name}"), e)),
+        }
+    }
+
+    fn must_domain(&self, name: &str) -> Result<Domain> {
+        self.lookup_domain(name)?
+            .ok_or_else(|| Error::not_found(format!("domain {name} does not exist")))
+    }
+
+    /// The domain's definitions, or None when there is no such domain.
+    pub fn domain(&self, name: &str) -> Result<Option<DomainDefs>> {
+        let Some(dom) = self.lookup_domain(name)? else {
+            return Ok(None);
+        };
+        let doing = |what: &str| format!("reading {what} of domain {name}");
+        let active = dom
+            .is_active()
+            .map_err(|e| backend(doing("the state"), e))?;
+        let persistent = dom
+            .is_persistent()
+            .map_err(|e| backend(doing("persistence"), e))?;
+        let persistent_xml = if persistent {
+            Some(
+                dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
+                    .map_err(|e| backend(doing("the persistent XML"), e))?,
+            )
+        } else {
+            None
+        };
+        let live_xml = if active {
+            Some(
+                dom.xml_desc(0)
+                    .map_err(|e| backend(doing("the live XML"), e))?,
+            )
+        } else {
+            None
+        };
+        Ok(Some(DomainDefs {
+            persistent_xml,
+            live_xml,
+        }))
+    }
+
+    /// Whether a libvirt network of that name exists.
+    pub fn network_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.lookup(name)?.is_some())
+    }
+
+    pub fn attach_device(
+        &self,
+        domain: &str,
+        xml: &str,
+        affect: Affect,
+        _: &Mutation,
+    ) -> Result<()> {
+        self.must_domain(domain)?
+            .attach_device_flags(xml, affect.flags())
+            .map(drop)
+            .map_err(|e| backend(format!("attaching a device to domain {domain}"), e))
+    }
+
+    pub fn update_device(
+        &self,
+        domain: &str,
+        xml: &str,
+        affect: Affect,
+        _: &Mutation,
+    ) -> Result<()> {
+        self.must_domain(domain)?
+            .update_device_flags(xml, affect.flags())
+            .map(drop)
+            .map_err(|e| backend(format!("updating a device of domain {domain}"), e))
+    }
+
+    /// Ask for the device to go. From a running guest it goes only when
+    /// the guest releases it: callers wait for that.
+    pub fn detach_device(
+        &self,
+        domain: &str,
+        xml: &str,
+        affect: Affect,
+        _: &Mutation,
+    ) -> Result<()> {
+        self.must_domain(domain)?
+            .detach_device_flags(xml, affect.flags())
+            .map(drop)
+            .map_err(|e| backend(format!("detaching a device from domain {domain}"), e))
     }
 
     pub fn define_network(&self, xml: &str, _: &Mutation) -> Result<()> {

@@ -47,12 +47,6 @@ pub struct Returns {
     pub actions: Vec<String>,
 }
 
-/// Whether devices named in the task can be checked on this host: only for
-/// a local qemu driver (a remote URI's devices are on another machine).
-fn is_local(uri: &str) -> bool {
-    uri.starts_with("qemu:///") || uri.starts_with("qemu+unix:///")
-}
-
 /// Refuse references to host devices that do not exist, before libvirt
 /// would fail halfway (at network start).
 fn check_devices(def: &NetworkDef, current: &NetState) -> Result<()> {
@@ -147,7 +141,7 @@ impl Module for LibvirtNetwork {
         if let Some(have) = &current.def {
             model::adopt_libvirt_choices(&mut def, have);
         }
-        if is_local(&host.uri) {
+        if kvmnet_core::libvirt::is_local(&host.uri) {
             check_devices(&def, current)?;
         }
         Ok(NetState {

@@ -9,124 +9,27 @@
 //! report a change and leave the host byte-for-byte as it was, a real run,
 //! then a second real run and a check-mode run that must both be unchanged.
 
-use kvmnet_core::testing::assert_same;
+use kvmnet_core::testing::sandbox::{self as rig, Sandbox, sh, virsh};
+use kvmnet_core::testing::{assert_same, configuration_only};
 use serde_json::{Value, json};
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
-
-/// One scenario at a time: snapshots cover the whole sandbox.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Sandbox {
-    ns: String,
-    root: String,
-    _guard: MutexGuard<'static, ()>,
-}
 
 fn sandbox() -> Sandbox {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let env = |k: &str| {
-        std::env::var(k).unwrap_or_else(|_| {
-            panic!("{k} is not set: these tests need the sandbox host. Run `make test`, or `eval \"$(tests/rig/sandbox.sh up && tests/rig/sandbox.sh env)\"` first")
-        })
-    };
-    env("LIBVIRT_DEFAULT_URI");
-    let sb = Sandbox {
-        ns: env("KVMNET_NS"),
-        root: env("KVMNET_SANDBOX"),
-        _guard: guard,
-    };
-    assert!(
-        sh(&["virsh", "version"]).is_ok(),
-        "the sandbox libvirtd does not answer"
-    );
-    // Leftovers of an earlier, interrupted run (all test objects are `t-*`).
-    for dom in virsh(&["list", "--all", "--name"])
-        .split_whitespace()
-        .filter(|n| n.starts_with("t-"))
-    {
-        let _ = sh(&["virsh", "destroy", dom]);
-        let _ = sh(&["virsh", "undefine", dom]);
-    }
-    for net in virsh(&["net-list", "--all", "--name"])
-        .split_whitespace()
-        .filter(|n| n.starts_with("t-"))
-    {
-        let _ = sh(&["virsh", "net-destroy", net]);
-        let _ = sh(&["virsh", "net-undefine", net]);
-    }
-    sb
+    rig::sandbox(env!("CARGO_BIN_EXE_libvirt_network"))
 }
 
-fn sh(argv: &[&str]) -> Result<String, String> {
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .map_err(|e| format!("{argv:?}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{argv:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+/// What the libvirt_network tests look at in the sandbox.
+trait Networks {
+    fn snapshot(&self) -> String;
+    fn converge(&self, args: Value) -> Value;
+    fn refused(&self, args: Value, expect: &str) -> Value;
+    fn remove(&self, name: &str);
+    fn live_xml(&self, name: &str) -> String;
+    fn bridge_ifindex(&self, network: &str) -> String;
+    fn dnsmasq_file(&self, file: &str) -> String;
+    fn resolve(&self, name: &str, server: &str) -> String;
 }
 
-fn virsh(args: &[&str]) -> String {
-    let mut argv = vec!["virsh", "-q"];
-    argv.extend(args);
-    sh(&argv).unwrap_or_else(|e| panic!("{e}"))
-}
-
-impl Sandbox {
-    /// Run the module binary inside the namespace, as Ansible would on the
-    /// host: an args file in, one JSON object out, nothing on stderr.
-    fn module(&self, args: Value) -> Value {
-        self.run_module(args, true)
-    }
-
-    /// The module without LIBVIRT_DEFAULT_URI in its environment.
-    fn module_without_default_uri(&self, args: Value) -> Value {
-        self.run_module(args, false)
-    }
-
-    fn run_module(&self, args: Value, default_uri: bool) -> Value {
-        let file =
-            std::env::temp_dir().join(format!("kvmnet-live-args-{}.json", std::process::id()));
-        std::fs::write(&file, args.to_string()).unwrap();
-        let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &self.ns,
-            env!("CARGO_BIN_EXE_libvirt_network"),
-        ])
-        .arg(&file);
-        if !default_uri {
-            cmd.env_remove("LIBVIRT_DEFAULT_URI");
-        }
-        let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            stdout.lines().count(),
-            1,
-            "exactly one line of JSON on stdout, got: {stdout}"
-        );
-        assert!(
-            out.stderr.is_empty(),
-            "nothing on stderr, got: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-
-    fn ok(&self, args: Value) -> Value {
-        let v = self.module(args.clone());
-        assert!(v.get("failed").is_none(), "module failed for {args}: {v}");
-        v
-    }
-
+impl Networks for Sandbox {
     /// Everything a run could change: every network's persistent and live
     /// XML and autostart, the namespace's links and addresses, its firewall
     /// ruleset, dnsmasq's files.
@@ -137,11 +40,7 @@ impl Sandbox {
             s += &virsh(&["net-dumpxml", net]);
             s += &virsh(&["net-info", net]);
         }
-        let ns = |cmd: &[&str]| {
-            let mut argv = vec!["ip", "netns", "exec", &self.ns];
-            argv.extend(cmd);
-            sh(&argv).unwrap_or_else(|e| panic!("{e}"))
-        };
+        let ns = |cmd: &[&str]| self.ns(cmd);
         s += &configuration_only(&ns(&["ip", "-d", "link", "show"]));
         s += &configuration_only(&ns(&["ip", "addr", "show"]));
         // -s: without counters, which guests' traffic moves.
@@ -164,50 +63,13 @@ impl Sandbox {
     /// Check mode, apply, second run, check mode again. Returns the applied
     /// run's result.
     fn converge(&self, args: Value) -> Value {
-        let mut check = args.clone();
-        check["_ansible_check_mode"] = json!(true);
-        check["_ansible_diff"] = json!(true);
-        let before = self.snapshot();
-        let predicted = self.ok(check.clone());
-        assert_eq!(
-            predicted["changed"],
-            json!(true),
-            "check mode must predict a change for {args}"
-        );
-        assert!(
-            predicted["diff"]["after"].is_string(),
-            "diff mode gives a diff: {predicted}"
-        );
-        assert_same(&before, &self.snapshot(), "check mode changed the host");
-
-        let applied = self.ok(args.clone());
-        assert_eq!(applied["changed"], json!(true), "{applied}");
-        assert_eq!(
-            applied["actions"], predicted["actions"],
-            "check mode predicted other actions"
-        );
-
-        let again = self.ok(args.clone());
-        assert_eq!(
-            again["changed"],
-            json!(false),
-            "second run must be unchanged: {again}"
-        );
-        assert_eq!(again["actions"], json!([]));
-        let rechecked = self.ok(check);
-        assert_eq!(rechecked["changed"], json!(false), "{rechecked}");
-        applied
+        self.converge_with(args, || self.snapshot())
     }
 
     /// A run that must fail with `expect` in its message and change nothing.
     fn refused(&self, args: Value, expect: &str) -> Value {
-        let before = self.snapshot();
-        let v = self.module(args);
-        assert_eq!(v["failed"], json!(true), "{v}");
+        let v = self.refused_with(args, expect, || self.snapshot());
         assert_eq!(v["changed"], json!(false), "{v}");
-        let msg = v["msg"].as_str().unwrap();
-        assert!(msg.contains(expect), "message {msg:?} lacks {expect:?}");
-        assert_same(&before, &self.snapshot(), "a refused run changed the host");
         v
     }
 
@@ -262,35 +124,6 @@ print(socket.inet_ntoa(r[-4:]) if answers else "no answer")
         .trim()
         .to_string()
     }
-}
-
-/// `ip` output without what moves on its own and is no configuration:
-/// a bridge's running timers (`gc_timer 21.96`), and the operational state
-/// (`state UP`, `NO-CARRIER`, `LOWER_UP`), which an empty bridge changes
-/// a while after it was created, and IPv6 duplicate address detection
-/// finishing (`tentative`).
-fn configuration_only(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut skip = false;
-        for tok in line.split_whitespace() {
-            if std::mem::take(&mut skip) {
-                continue;
-            }
-            if tok.ends_with("_timer") || tok == "state" {
-                skip = true;
-                continue;
-            }
-            if tok == "tentative" {
-                continue;
-            }
-            let tok = tok.replace("NO-CARRIER,", "").replace(",LOWER_UP", "");
-            out.push_str(&tok);
-            out.push(' ');
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn nat(name: &str, third_octet: u8) -> Value {

@@ -183,17 +183,23 @@ impl Guest {
     }
 
     pub fn converge(&self, args: &Value) -> Value {
+        self.converge_with(args, || self.snapshot())
+    }
+
+    /// [`Guest::converge`] with the test's own snapshot of what the module
+    /// may change.
+    pub fn converge_with(&self, args: &Value, snapshot: impl Fn() -> String) -> Value {
         let mut check = args.clone();
         check["_ansible_check_mode"] = json!(true);
         check["_ansible_diff"] = json!(true);
-        let before = self.snapshot();
+        let before = snapshot();
         let predicted = self.ok(&check);
         assert_eq!(
             predicted["changed"],
             json!(true),
             "check mode must predict a change: {predicted}"
         );
-        assert_same(&before, &self.snapshot(), "check mode changed the guest");
+        assert_same(&before, &snapshot(), "check mode changed the guest");
         let applied = self.ok(args);
         assert_eq!(applied["changed"], json!(true), "{applied}");
         assert_eq!(

@@ -1,0 +1,3 @@
+fn main() {
+    kvmnet_core::run::main::<vm_interface::VmInterface>()
+}
