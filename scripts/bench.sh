@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks (numbers, not pass/fail): the cost of a no-change
-# libvirt_network run against the sandbox libvirtd, next to the cost of a
-# bare libvirt connect; binary sizes; which binaries link libvirt.
+# Benchmarks (numbers, not pass/fail): the cost of no-change runs of
+# libvirt_network and vm_interface against the sandbox libvirtd, next to
+# the cost of a bare libvirt connect; the netplan modules offline; binary
+# sizes; which binaries link libvirt.
 # Uses hyperfine (installed from Debian's packages when missing).
 set -euo pipefail
 
@@ -59,6 +60,21 @@ JSON
 "$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":true' || { echo "bench: netplan_bond setup run failed" >&2; exit 1; }
 "$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":false' || { echo "bench: netplan_bond second run changed" >&2; exit 1; }
 hyperfine -N --warmup 5 --runs 200 -n "netplan_bond (no change)" "$bin/netplan_bond $work/bond.json"
+
+echo
+echo "== vm_interface no-change run (a bridge NIC of a running firmware guest: live and persistent XML read and compared)"
+grep -v -e '<kernel>' -e '<initrd>' -e '<cmdline>' tests/rig/os-guest/domain.xml |
+  sed -e 's/@NAME@/bench-vm/' -e "s|@CONSOLE@|$KVMNET_SANDBOX/bench-vm.console|" >"$work/vm.xml"
+virsh -q destroy bench-vm >/dev/null 2>&1 || true
+virsh -q undefine bench-vm >/dev/null 2>&1 || true
+virsh -q define "$work/vm.xml" >/dev/null && virsh -q start bench-vm >/dev/null
+echo '{"domain": "bench-vm", "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:be:00:01"}' >"$work/vm.json"
+in_ns "$bin/vm_interface" "$work/vm.json" | grep -q '"changed":true' || { echo "bench: vm_interface setup run failed" >&2; exit 1; }
+in_ns "$bin/vm_interface" "$work/vm.json" | grep -q '"changed":false' || { echo "bench: vm_interface second run changed" >&2; exit 1; }
+in_ns hyperfine -N --warmup 5 --runs 100 \
+  -n "vm_interface (no change)" "$bin/vm_interface $work/vm.json" \
+  -n "virsh domiflist (connect + one domain's XML)" "virsh -q domiflist bench-vm"
+virsh -q destroy bench-vm >/dev/null; virsh -q undefine bench-vm >/dev/null
 
 echo
 echo "== binaries (stripped, release profile)"

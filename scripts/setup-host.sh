@@ -15,7 +15,8 @@ need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root to $1"; }
 # --- Distro packages. Never libvirt-daemon-system: its postinst starts a
 # libvirtd and the 192.168.122.0/24 default network in the root namespace.
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
-      dnsmasq-base qemu-system-x86 nftables iptables netplan.io pkg-config iproute2)
+      dnsmasq-base qemu-system-x86 nftables iptables netplan.io pkg-config iproute2
+      gcc libc6-dev)  # gcc, libc6-dev: the static init of tests/rig/os-guest
 missing=()
 for p in "${pkgs[@]}"; do
   [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")

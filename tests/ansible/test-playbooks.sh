@@ -19,17 +19,30 @@ snapshot() {
   # Without the operational state (column 2), which moves on its own.
   ip -n "$KVMNET_NS" -br link | awk '{$2=""; print}'
   ip -n "$KVMNET_NS" -br addr | awk '{$2=""; print}'
+  for n in $(v list --all --name); do v dumpxml --inactive "$n"; done
+}
+# A guest for the vm_interface playbooks: firmware only (nothing to boot),
+# with ACPI so that NICs hot-plug; defined afresh for each playbook.
+fresh_guest() {
+  v destroy t-pb >/dev/null 2>&1 || true
+  v undefine t-pb >/dev/null 2>&1 || true
+  grep -v -e '<kernel>' -e '<initrd>' -e '<cmdline>' tests/rig/os-guest/domain.xml |
+    sed -e 's/@NAME@/t-pb/' -e "s|@CONSOLE@|$KVMNET_SANDBOX/t-pb.console|" >"$KVMNET_SANDBOX/t-pb.xml"
+  v define "$KVMNET_SANDBOX/t-pb.xml" >/dev/null
+  v start t-pb >/dev/null
 }
 recap() { sed -n 's/^sandbox *: //p' <<<"$1"; }
 changed() { recap "$1" | sed -n 's/.*changed=\([0-9]*\).*/\1/p'; }
 failed() { recap "$1" | sed -n 's/.*failed=\([0-9]*\).*/\1/p'; }
 
-for pb in playbooks/nat-default.yml playbooks/isolated.yml playbooks/host-bridge.yml; do
+for pb in playbooks/nat-default.yml playbooks/isolated.yml playbooks/host-bridge.yml \
+  playbooks/attach-vm-to-bridge.yml playbooks/macvtap.yml; do
   # Start from nothing: the scenario's networks are the sandbox's own.
   for n in default isolated host-bridge; do
     v net-destroy "$n" >/dev/null 2>&1 || true
     v net-undefine "$n" >/dev/null 2>&1 || true
   done
+  case $pb in *attach-vm* | *macvtap*) fresh_guest ;; esac
   before=$(snapshot)
   out=$(scripts/sandbox-playbook.sh "$pb" --check --diff) || fail "$pb --check: $out"
   [ "$(failed "$out")" = 0 ] && [ "$(changed "$out")" -gt 0 ] || fail "$pb --check predicted no change: $out"
@@ -39,7 +52,14 @@ for pb in playbooks/nat-default.yml playbooks/isolated.yml playbooks/host-bridge
   out=$(scripts/sandbox-playbook.sh "$pb") || fail "$pb: $out"
   [ "$(changed "$out")" -gt 0 ] || fail "$pb first run changed nothing: $out"
   pass "$pb applies ($(recap "$out"))"
+  case $pb in
+    *attach-vm*) v domiflist t-pb | grep -Eq ' bridge +br-host +virtio ' || fail "$pb: no NIC on br-host: $(v domiflist t-pb)"
+      v domiflist t-pb --inactive | grep -Eq ' bridge +br-host +virtio ' || fail "$pb: not in the definition" ;;
+    *macvtap*) v domiflist t-pb | grep -Eq ' direct +eth-up1 ' || fail "$pb: no macvtap NIC on eth-up1: $(v domiflist t-pb)" ;;
+  esac
   out=$(scripts/sandbox-playbook.sh "$pb") || fail "$pb second run: $out"
   [ "$(changed "$out")" = 0 ] || fail "$pb second run is not idempotent: $out"
   pass "$pb second run changed=0"
 done
+v destroy t-pb >/dev/null 2>&1 || true
+v undefine t-pb >/dev/null 2>&1 || true
