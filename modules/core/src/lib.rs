@@ -62,6 +62,15 @@ pub fn netdev_master(name: &str) -> Option<String> {
     link.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
+/// The name a unit-variant enum value has in tasks and files (its serde
+/// name): `802.3ad`, `hostdev`.
+pub fn enum_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// The `state` option of every module: whether the thing should exist.
 #[derive(
     Debug,

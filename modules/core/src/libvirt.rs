@@ -114,6 +114,14 @@ pub struct DomainDefs {
     pub live_xml: Option<String>,
 }
 
+/// What happens to a device of a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChange {
+    Attach,
+    Update,
+    Detach,
+}
+
 /// Which definitions of a domain a device change affects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Affect {
@@ -274,45 +282,28 @@ impl Libvirt {
         Ok(self.lookup(name)?.is_some())
     }
 
-    pub fn attach_device(
+    /// Attach, update or detach one device (virDomain*DeviceFlags). A
+    /// detach from a running guest completes only when the guest releases
+    /// the device: callers wait for that.
+    pub fn change_device(
         &self,
+        op: DeviceChange,
         domain: &str,
         xml: &str,
         affect: Affect,
         _: &Mutation,
     ) -> Result<()> {
-        self.must_domain(domain)?
-            .attach_device_flags(xml, affect.flags())
-            .map(drop)
-            .map_err(|e| backend(format!("attaching a device to domain {domain}"), e))
-    }
-
-    pub fn update_device(
-        &self,
-        domain: &str,
-        xml: &str,
-        affect: Affect,
-        _: &Mutation,
-    ) -> Result<()> {
-        self.must_domain(domain)?
-            .update_device_flags(xml, affect.flags())
-            .map(drop)
-            .map_err(|e| backend(format!("updating a device of domain {domain}"), e))
-    }
-
-    /// Ask for the device to go. From a running guest it goes only when
-    /// the guest releases it: callers wait for that.
-    pub fn detach_device(
-        &self,
-        domain: &str,
-        xml: &str,
-        affect: Affect,
-        _: &Mutation,
-    ) -> Result<()> {
-        self.must_domain(domain)?
-            .detach_device_flags(xml, affect.flags())
-            .map(drop)
-            .map_err(|e| backend(format!("detaching a device from domain {domain}"), e))
+        let dom = self.must_domain(domain)?;
+        let flags = affect.flags();
+        let (result, doing) = match op {
+            DeviceChange::Attach => (dom.attach_device_flags(xml, flags), "attaching a device to"),
+            DeviceChange::Update => (dom.update_device_flags(xml, flags), "updating a device of"),
+            DeviceChange::Detach => (
+                dom.detach_device_flags(xml, flags),
+                "detaching a device from",
+            ),
+        };
+        result.map_err(|e| backend(format!("{doing} domain {domain}"), e))
     }
 
     pub fn define_network(&self, xml: &str, _: &Mutation) -> Result<()> {

@@ -5,6 +5,8 @@
 //! position is what rtnetlink reports.
 
 pub use kvmnet_core::PresentAbsent;
+/// A value's name as the task and netplan spell it.
+pub use kvmnet_core::enum_name as name_of;
 pub use kvmnet_core::netplan_device::{Nameservers, Route};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -230,12 +232,4 @@ pub enum PrimaryReselectPolicy {
     Always,
     Better,
     Failure,
-}
-
-/// A value's name as the task and netplan spell it.
-pub fn name_of<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

@@ -15,7 +15,7 @@ pub mod params;
 pub mod plan;
 
 use kvmnet_core::doc::ModuleDoc;
-use kvmnet_core::libvirt::{Affect, Libvirt};
+use kvmnet_core::libvirt::{Affect, DeviceChange, Libvirt};
 use kvmnet_core::{Error, Module, Mutation, PresentAbsent, Result};
 use model::{Nic, Source};
 use params::{NicType, Params};
@@ -381,7 +381,8 @@ fn carry_out(
             if *side == Side::Live && nic.mac.is_none() {
                 nic.mac = persistent_mac(lv, p, src.as_ref())?;
             }
-            lv.attach_device(
+            lv.change_device(
+                DeviceChange::Attach,
                 &plan.domain,
                 &model::render(&nic, true),
                 affect(*side),
@@ -395,11 +396,18 @@ fn carry_out(
             }
         }
         Step::Update(side, what, from, to) => {
-            lv.update_device(&plan.domain, &model::render(to, true), affect(*side), token)?;
+            lv.change_device(
+                DeviceChange::Update,
+                &plan.domain,
+                &model::render(to, true),
+                affect(*side),
+                token,
+            )?;
             undo.push(Step::Update(*side, what.clone(), to.clone(), from.clone()));
         }
         Step::Detach(side, nic) => {
-            lv.detach_device(
+            lv.change_device(
+                DeviceChange::Detach,
                 &plan.domain,
                 &model::render(nic, true),
                 affect(*side),

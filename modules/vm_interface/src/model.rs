@@ -2,6 +2,7 @@
 //! rendered back for attach and update-device, and merged with the task.
 
 use crate::params::{Bandwidth, DirectMode, LinkState, NativeMode, NicType, Rate, Vlan};
+pub use kvmnet_core::enum_name as lower;
 use kvmnet_core::xml::Element;
 use kvmnet_core::{Error, Result};
 use roxmltree::Node;
@@ -237,13 +238,6 @@ pub fn parse_domain(xml: &str) -> Result<Vec<Nic>> {
         })
         .filter_map(parse_interface)
         .collect())
-}
-
-pub fn lower<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn rate_element(name: &str, r: &Rate) -> Element {
