@@ -23,20 +23,48 @@ fn repo() -> &'static Path {
 
 /// The sandbox with a running guest `t-vmi` without NICs, and two NAT
 /// networks `t-vmi-a` and `t-vmi-b`.
+/// The hot-plug guest's kernel and initramfs (built once).
+fn os_guest_dir() -> String {
+    sh(&[repo().join("tests/rig/os-guest/build.sh").to_str().unwrap()])
+        .unwrap_or_else(|e| panic!("building the hot-plug guest: {e}"))
+        .trim()
+        .to_string()
+}
+
 fn sandbox() -> Sandbox {
     let sb = rig::sandbox(env!("CARGO_BIN_EXE_vm_interface"));
-    let out = sh(&[repo().join("tests/rig/os-guest/build.sh").to_str().unwrap()])
-        .unwrap_or_else(|e| panic!("building the hot-plug guest: {e}"));
-    let dir = out.trim();
-    let console = format!("{}/{GUEST}.console", sb.root);
+    let dir = os_guest_dir();
+    boot_os_guest(&sb, &dir, GUEST, "");
+    for (name, octet) in [("t-vmi-a", 1), ("t-vmi-b", 2)] {
+        let net = format!(
+            "<network><name>{name}</name><forward mode='nat'/><bridge name='virbr-{name}'/><ip address='10.92.{octet}.1' netmask='255.255.255.0'/></network>"
+        );
+        let file = format!("{}/{name}.xml", sb.root);
+        std::fs::write(&file, net).unwrap();
+        virsh(&["net-define", &file]);
+        virsh(&["net-start", name]);
+    }
+    sb
+}
+
+/// Define and start a hot-plug guest (kernel in `dir`) and wait until its
+/// kernel is up: until then a hot-unplug request goes unanswered.
+/// `q35_ports`: for a q35 machine, how many pcie-root-ports; empty for the
+/// default `pc` machine.
+fn boot_os_guest(sb: &Sandbox, dir: &str, name: &str, q35_ports: &str) {
+    let console = format!("{}/{name}.console", sb.root);
     let _ = std::fs::remove_file(&console);
-    let xml = std::fs::read_to_string(repo().join("tests/rig/os-guest/domain.xml"))
+    let mut xml = std::fs::read_to_string(repo().join("tests/rig/os-guest/domain.xml"))
         .unwrap()
-        .replace("@NAME@", GUEST)
+        .replace("@NAME@", name)
         .replace("@DIR@", dir)
         .replace("@CONSOLE@", &console);
-    define_and_start(&sb, GUEST, &xml, true);
-    // Until the kernel is up, a hot-unplug request goes unanswered.
+    if !q35_ports.is_empty() {
+        xml = xml
+            .replace("machine='pc'", "machine='q35'")
+            .replace("<devices>", &format!("<devices>{q35_ports}"));
+    }
+    define_and_start(sb, name, &xml, true);
     let start = std::time::Instant::now();
     while !std::fs::read_to_string(&console)
         .unwrap_or_default()
@@ -48,16 +76,6 @@ fn sandbox() -> Sandbox {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    for (name, octet) in [("t-vmi-a", 1), ("t-vmi-b", 2)] {
-        let net = format!(
-            "<network><name>{name}</name><forward mode='nat'/><bridge name='virbr-{name}'/><ip address='10.92.{octet}.1' netmask='255.255.255.0'/></network>"
-        );
-        let file = format!("{}/{name}.xml", sb.root);
-        std::fs::write(&file, net).unwrap();
-        virsh(&["net-define", &file]);
-        virsh(&["net-start", name]);
-    }
-    sb
 }
 
 fn define_and_start(sb: &Sandbox, name: &str, xml: &str, start: bool) {
@@ -416,4 +434,63 @@ fn a_detach_the_guest_does_not_answer_fails_clearly() {
         &snapshot(&sb),
         "the persistent definition was put back",
     );
+}
+
+/// A NIC only in the definition (attached with --config, say) is
+/// hot-plugged with the same MAC and PCI slot, so the running guest
+/// matches what it will boot with.
+#[test]
+#[ignore = "needs the sandbox host: make test"]
+fn a_nic_only_in_the_definition_is_added_to_the_running_guest() {
+    let sb = sandbox();
+    virsh(&[
+        "attach-interface",
+        GUEST,
+        "bridge",
+        "br-host",
+        "--model",
+        "virtio",
+        "--mac",
+        "52:54:00:92:00:41",
+        "--config",
+    ]);
+    let defined = virsh(&["dumpxml", "--inactive", GUEST]);
+    let pci = defined
+        .split("<interface")
+        .nth(1)
+        .unwrap()
+        .split("slot='")
+        .nth(1)
+        .unwrap()[..4]
+        .to_string();
+    let r = converge(
+        &sb,
+        json!({"domain": GUEST, "type": "bridge", "source": {"bridge": "br-host"}}),
+    );
+    assert_eq!(
+        r["actions"],
+        json!(["attach interface 52:54:00:92:00:41 on bridge br-host (live)"])
+    );
+    assert_eq!(slot(GUEST, "52:54:00:92:00:41"), pci);
+}
+
+/// A q35 guest: each hot-plugged NIC takes a pcie-root-port, and the
+/// guest's PCIe hot-plug driver releases it on detach (after its 5 s
+/// attention-button wait).
+#[test]
+#[ignore = "needs the sandbox host: make test"]
+fn a_q35_guest_hot_plugs_through_pcie_root_ports() {
+    let sb = sandbox();
+    let ports = "<controller type='pci' index='0' model='pcie-root'/>\
+        <controller type='pci' index='1' model='pcie-root-port'/>\
+        <controller type='pci' index='2' model='pcie-root-port'/>";
+    boot_os_guest(&sb, &os_guest_dir(), "t-vmi-q35", ports);
+    let nic = json!({"domain": "t-vmi-q35", "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:92:00:51"});
+    let r = converge(&sb, nic.clone());
+    assert_eq!(master(&sb, r["target"].as_str().unwrap()), "br-host");
+    let mut gone = nic;
+    gone["state"] = json!("absent");
+    converge(&sb, gone);
+    assert!(iflist("t-vmi-q35", false).is_empty());
+    assert!(iflist("t-vmi-q35", true).is_empty());
 }
