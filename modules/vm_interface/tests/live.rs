@@ -351,6 +351,21 @@ fn a_failure_halfway_is_rolled_back() {
         msg.contains("rolled back: detach interface 52:54:00:92:00:31 (persistent)"),
         "{msg}"
     );
+    // libvirt 9 takes a VLAN on a Linux bridge NIC into the definition but
+    // refuses it on the running guest: rolled back too.
+    let v = refused(
+        &sb,
+        json!({"domain": GUEST, "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:92:00:32",
+               "vlan": {"tags": [42]}}),
+        "vlan tag not supported for this connection type",
+    );
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back: detach interface 52:54:00:92:00:32 (persistent)"),
+        "{v}"
+    );
 }
 
 #[test]
