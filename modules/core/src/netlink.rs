@@ -486,6 +486,56 @@ mod tests {
         assert_eq!(br.mac.as_deref(), Some(mac.trim()));
     }
 
+    fn attr(kind: u16, payload: &[u8]) -> Vec<u8> {
+        let mut a = Vec::new();
+        a.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+        a.extend_from_slice(&kind.to_ne_bytes());
+        a.extend_from_slice(payload);
+        while a.len() % 4 != 0 {
+            a.push(0);
+        }
+        a
+    }
+
+    /// The bond attributes by the numbers of include/uapi/linux/if_link.h;
+    /// the guest VM tests read the same fields from a real bond.
+    #[test]
+    fn bond_attributes_are_read_by_their_numbers() {
+        let targets = [attr(0, &[10, 0, 0, 1]), attr(1, &[10, 0, 0, 2])].concat();
+        let data = [
+            attr(IFLA_BOND_MODE, &[4]),
+            attr(IFLA_BOND_ACTIVE_SLAVE, &7u32.to_ne_bytes()),
+            attr(IFLA_BOND_MIIMON, &100u32.to_ne_bytes()),
+            attr(IFLA_BOND_UPDELAY, &200u32.to_ne_bytes()),
+            attr(IFLA_BOND_ARP_IP_TARGET | 0x8000, &targets),
+            attr(IFLA_BOND_PRIMARY, &5u32.to_ne_bytes()),
+            attr(IFLA_BOND_XMIT_HASH_POLICY, &[1]),
+            attr(IFLA_BOND_NUM_PEER_NOTIF, &[3]),
+            attr(IFLA_BOND_MIN_LINKS, &2u32.to_ne_bytes()),
+            attr(IFLA_BOND_AD_LACP_RATE, &[1]),
+            attr(IFLA_BOND_AD_SELECT, &[2]),
+        ]
+        .concat();
+        let b = parse_bond(&data);
+        assert_eq!(
+            b,
+            BondInfo {
+                mode: 4,
+                active: Some(7),
+                primary: Some(5),
+                miimon: 100,
+                updelay: 200,
+                arp_ip_targets: vec![[10, 0, 0, 1].into(), [10, 0, 0, 2].into()],
+                xmit_hash_policy: 1,
+                num_peer_notif: 3,
+                min_links: 2,
+                lacp_rate: 1,
+                ad_select: 2,
+                ..BondInfo::default()
+            }
+        );
+    }
+
     #[test]
     fn attributes_are_split_and_aligned() {
         // len 5 ("ab\0" + pad), type 3; then len 8, type 4 | NESTED flag.
