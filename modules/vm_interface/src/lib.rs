@@ -30,6 +30,9 @@ pub struct VmInterface;
 #[derive(Debug)]
 pub struct Host {
     pub lv: Libvirt,
+    /// The task's source (a `{pf, vf}` resolved to its PCI address once);
+    /// None when the task names none (absent by MAC).
+    pub source: Option<Source>,
 }
 
 /// The NIC on each side of the domain.
@@ -85,9 +88,8 @@ pub struct Returns {
     pub actions: Vec<String>,
 }
 
-/// The task's NIC in a domain's NICs: by MAC when the task has one, else
-/// by `fallback_mac` (the same NIC found on the other side), else by type
-/// and source.
+/// The task's NIC in a domain's NICs: by MAC when there is one, else by
+/// type and source.
 fn find(nics: &[Nic], mac: Option<&str>, src: Option<&Source>) -> Option<Nic> {
     match mac {
         Some(m) => nics.iter().find(|n| n.mac.as_deref() == Some(m)).cloned(),
@@ -199,9 +201,11 @@ impl Module for VmInterface {
 
     fn connect(p: &Params) -> Result<Host> {
         checks::check(p)?;
+        let source = checks::source(p)?;
         let uri = kvmnet_core::libvirt::resolve_uri(p.uri.as_deref());
         Ok(Host {
             lv: Libvirt::open(&uri)?,
+            source,
         })
     }
 
@@ -210,7 +214,7 @@ impl Module for VmInterface {
             .lv
             .domain(&p.domain)?
             .ok_or_else(|| Error::not_found(format!("domain {} does not exist", p.domain)))?;
-        let src = checks::source(p)?;
+        let src = host.source.clone();
         let pers = match &defs.persistent_xml {
             Some(x) => model::parse_domain(x)?,
             None => Vec::new(),
@@ -268,8 +272,10 @@ impl Module for VmInterface {
             }
             return Ok(want);
         }
-        let src =
-            checks::source(p)?.ok_or_else(|| Error::invalid("missing required arguments: type"))?;
+        let src = host
+            .source
+            .clone()
+            .ok_or_else(|| Error::invalid("missing required arguments: type"))?;
         checks::check_references(&host.lv, &src)?;
         // Both sides carry the same MAC: the task's, else the one the NIC
         // already has on either side.
@@ -347,8 +353,8 @@ impl Module for VmInterface {
     fn apply(host: &Host, p: &Params, plan: &NicPlan, token: &Mutation) -> Result<()> {
         let mut undo: Vec<Step> = Vec::new();
         for step in &plan.steps {
-            if let Err(e) = carry_out(&host.lv, p, plan, step, &mut undo, token) {
-                return Err(roll_back(&host.lv, p, plan, undo, e, token));
+            if let Err(e) = carry_out(host, p, plan, step, &mut undo, token) {
+                return Err(roll_back(host, p, plan, undo, e, token));
             }
         }
         Ok(())
@@ -367,19 +373,19 @@ impl Module for VmInterface {
 
 /// One step; what undoes it goes on `undo`.
 fn carry_out(
-    lv: &Libvirt,
+    host: &Host,
     p: &Params,
     plan: &NicPlan,
     step: &Step,
     undo: &mut Vec<Step>,
     token: &Mutation,
 ) -> Result<()> {
-    let src = checks::source(p)?;
+    let (lv, src) = (&host.lv, host.source.as_ref());
     match step {
         Step::Attach(side, nic) => {
             let mut nic = nic.clone();
             if *side == Side::Live && nic.mac.is_none() {
-                nic.mac = persistent_mac(lv, p, src.as_ref())?;
+                nic.mac = persistent_mac(lv, p, src)?;
             }
             lv.change_device(
                 DeviceChange::Attach,
@@ -390,8 +396,7 @@ fn carry_out(
             )?;
             // The NIC as libvirt made it (MAC, address), to detach it
             // again on a rollback.
-            if let Some(made) = side_nic(lv, &plan.domain, *side, nic.mac.as_deref(), src.as_ref())?
-            {
+            if let Some(made) = side_nic(lv, &plan.domain, *side, nic.mac.as_deref(), src)? {
                 undo.push(Step::Detach(*side, made));
             }
         }
@@ -415,7 +420,7 @@ fn carry_out(
             )?;
             let mac = nic.mac.clone().unwrap_or_default();
             if *side == Side::Live && !wait_detached(lv, &plan.domain, &mac, plan.detach_timeout)? {
-                let persistent = persistent_mac(lv, p, src.as_ref()).ok().flatten();
+                let persistent = persistent_mac(lv, p, src).ok().flatten();
                 return Err(Error::backend(format!(
                     "domain {}: the running guest did not release interface {mac} within {} s (the guest OS must answer the hot-unplug; one in its firmware never does). Live: still attached, detach requested. Persistent definition: {}",
                     plan.domain,
@@ -456,7 +461,7 @@ fn side_nic(
 
 /// A step failed: undo the ones done, newest first, and say both.
 fn roll_back(
-    lv: &Libvirt,
+    host: &Host,
     p: &Params,
     plan: &NicPlan,
     undo: Vec<Step>,
@@ -469,7 +474,7 @@ fn roll_back(
     let mut problems = Vec::new();
     let mut ignored = Vec::new();
     for step in undo.iter().rev() {
-        if let Err(e) = carry_out(lv, p, plan, step, &mut ignored, token) {
+        if let Err(e) = carry_out(host, p, plan, step, &mut ignored, token) {
             problems.push(e.msg);
         }
     }
