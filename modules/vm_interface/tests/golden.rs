@@ -276,7 +276,7 @@ fn bad_tasks_are_refused_with_a_clear_message() {
         ),
         (
             json!({"domain": "test", "type": "bridge", "source": {"bridge": "br0"}, "mac": "52:54:00:00:00"}),
-            "mac",
+            "mac: '52:54:00:00:00' is not a MAC address",
         ),
         (
             json!({"domain": "test", "type": "bridge", "source": {"bridge": "br0"}, "bandwidth": {"inbound": {"average": 10, "peak": 5}}}),

@@ -387,7 +387,7 @@ fn bad_input_changes_nothing() {
         ),
         (
             json!({"domain": GUEST, "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:zz:00:01"}),
-            "mac",
+            "mac: '52:54:00:zz:00:01' is not a MAC address",
         ),
         (
             json!({"domain": GUEST, "type": "hostdev", "source": {"pci": "0000:00:00.0"}}),
@@ -508,4 +508,42 @@ fn a_q35_guest_hot_plugs_through_pcie_root_ports() {
     converge(&sb, gone);
     assert!(iflist("t-vmi-q35", false).is_empty());
     assert!(iflist("t-vmi-q35", true).is_empty());
+}
+
+/// A port group and an MTU reach libvirt and the tap; `persistent: false`
+/// changes the running guest only.
+#[test]
+#[ignore = "needs the sandbox host: make test"]
+fn portgroup_mtu_and_a_live_only_nic() {
+    let sb = sandbox();
+    let file = format!("{}/t-vmi-pg.xml", sb.root);
+    std::fs::write(
+        &file,
+        "<network><name>t-vmi-pg</name><forward mode='nat'/><bridge name='virbr-t-vpg'/><portgroup name='web'/><ip address='10.92.3.1' netmask='255.255.255.0'/></network>",
+    )
+    .unwrap();
+    virsh(&["net-define", &file]);
+    virsh(&["net-start", "t-vmi-pg"]);
+    let defined_before = virsh(&["dumpxml", "--inactive", GUEST]);
+    let r = converge(
+        &sb,
+        json!({"domain": GUEST, "type": "network", "source": {"network": "t-vmi-pg", "portgroup": "web"},
+               "mtu": 1400, "mac": "52:54:00:92:00:61", "persistent": false}),
+    );
+    assert_eq!(
+        r["actions"],
+        json!(["attach interface 52:54:00:92:00:61 on network t-vmi-pg port group web (live)"])
+    );
+    let tap = r["target"].as_str().unwrap();
+    assert!(sb.ns(&["ip", "link", "show", tap]).contains("mtu 1400"));
+    let live = virsh(&["dumpxml", GUEST]);
+    assert!(
+        live.contains("portgroup='web'") && live.contains("<mtu size='1400'/>"),
+        "{live}"
+    );
+    assert_eq!(
+        virsh(&["dumpxml", "--inactive", GUEST]),
+        defined_before,
+        "the definition changed"
+    );
 }
