@@ -158,12 +158,26 @@ fn comparisons(p: &Params, bond: &BondInfo, k: &Kernel) -> Vec<(&'static str, St
     out
 }
 
-/// The task's parameters the running bond does not have, in words.
-fn parameter_mismatches(p: &Params, dev: &Link, k: &Kernel) -> Vec<String> {
+/// Parameters networkd does not hand to the kernel although netplan writes
+/// them (systemd 257 drops `LearnPacketIntervalSec=`), by netplan name and
+/// `ip link … type bond` name: set in place after `netplan apply`, as a
+/// new bond would not have them either.
+const SET_IN_PLACE: &[(&str, &str)] = &[("learn-packet-interval", "lp_interval")];
+
+/// The task's parameters the running bond does not have: (netplan name,
+/// wanted, running).
+fn differing(p: &Params, dev: &Link, k: &Kernel) -> Vec<(&'static str, String, String)> {
     let bond = dev.bond.clone().unwrap_or_default();
     comparisons(p, &bond, k)
         .into_iter()
         .filter(|(_, want, have)| want != have)
+        .collect()
+}
+
+/// The task's parameters the running bond does not have, in words.
+fn parameter_mismatches(p: &Params, dev: &Link, k: &Kernel) -> Vec<String> {
+    differing(p, dev, k)
+        .into_iter()
         .map(|(name, want, have)| format!("{name} is {have}, not {want}"))
         .collect()
 }
@@ -263,32 +277,39 @@ impl Device for Params {
 
     /// The primary made the active member again, in place: a bond need
     /// not be made anew for that.
+    /// Also what networkd leaves out ([`SET_IN_PLACE`]).
     fn fixes(&self, dev: &Link, k: &Kernel) -> Vec<Vec<String>> {
-        wrong_active_member(self, dev, k)
-            .map(|(_, primary)| {
-                [
-                    "ip",
-                    "link",
-                    "set",
-                    "dev",
-                    &self.name,
-                    "type",
-                    "bond",
-                    "active_slave",
-                    &primary,
-                ]
-                .map(String::from)
-                .to_vec()
-            })
+        let set = |key: &str, value: &str| {
+            [
+                "ip", "link", "set", "dev", &self.name, "type", "bond", key, value,
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let mut cmds: Vec<Vec<String>> = differing(self, dev, k)
             .into_iter()
-            .collect()
+            .filter_map(|(name, want, _)| {
+                SET_IN_PLACE
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, key)| set(key, &want))
+            })
+            .collect();
+        if let Some((_, primary)) = wrong_active_member(self, dev, k) {
+            cmds.push(set("active_slave", &primary));
+        }
+        cmds
     }
 
     /// networkd sets a bond's parameters only when it creates the bond,
     /// and the kernel refuses a new mode while the bond has members: any
     /// parameter that differs means a new bond.
     fn recreate_because(&self, dev: &Link, k: &Kernel) -> Option<String> {
-        let differs = parameter_mismatches(self, dev, k);
+        let differs: Vec<String> = differing(self, dev, k)
+            .into_iter()
+            .filter(|(name, _, _)| !SET_IN_PLACE.iter().any(|(n, _)| n == name))
+            .map(|(name, want, have)| format!("{name} is {have}, not {want}"))
+            .collect();
         (!differs.is_empty()).then(|| differs.join(", "))
     }
 }

@@ -270,3 +270,58 @@ fn reverts_and_refusals() {
         g.refused(&args, expect);
     }
 }
+
+/// The parameters the other scenarios leave out, each read back from the
+/// kernel: 802.3ad's min_links and ad_select with the bond's own
+/// addresses, route, MTU and MAC; ARP monitoring with a reselect policy;
+/// balance-rr's packets per member; balance-alb's learning interval.
+#[test]
+#[ignore = "needs the guest VM: make test"]
+fn every_other_parameter_reaches_the_kernel() {
+    let g = guest();
+    let members = json!(["enp0s3", "enp0s4"]);
+    g.converge(&json!({"name": "bond1", "interfaces": members, "addresses": ["192.168.51.10/24"],
+        "routes": [{"to": "192.168.61.0/24", "via": "192.168.51.1"}], "mtu": 1400,
+        "macaddress": "52:54:00:b0:00:01",
+        "parameters": {"mode": "802.3ad", "lacp_rate": "slow", "min_links": 1, "ad_select": "bandwidth",
+                       "transmit_hash_policy": "encap3+4", "mii_monitor_interval": 100}}));
+    assert_eq!(bonding(&g, "bond1", "min_links"), "1");
+    assert_eq!(bonding(&g, "bond1", "ad_select"), "bandwidth 1");
+    assert_eq!(bonding(&g, "bond1", "lacp_rate"), "slow 0");
+    assert_eq!(bonding(&g, "bond1", "xmit_hash_policy"), "encap3+4 4");
+    let link = g.link("bond1");
+    assert!(
+        link.contains("mtu 1400") && link.contains("link/ether 52:54:00:b0:00:01"),
+        "{link}"
+    );
+    assert!(g.ssh("ip -br addr show bond1").contains("192.168.51.10/24"));
+    assert!(
+        g.ssh("ip route show 192.168.61.0/24")
+            .contains("via 192.168.51.1 dev bond1")
+    );
+
+    g.converge(&json!({"name": "bond1", "interfaces": members, "addresses": ["192.168.52.10/24"],
+        "parameters": {"mode": "active-backup", "primary": "enp0s3", "primary_reselect_policy": "failure",
+                       "arp_interval": 200, "arp_ip_targets": ["192.168.52.1", "192.168.52.2"],
+                       "arp_validate": "all", "arp_all_targets": "all"}}));
+    assert_eq!(bonding(&g, "bond1", "arp_interval"), "200");
+    assert_eq!(
+        bonding(&g, "bond1", "arp_ip_target"),
+        "192.168.52.1 192.168.52.2"
+    );
+    assert_eq!(bonding(&g, "bond1", "arp_validate"), "all 3");
+    assert_eq!(bonding(&g, "bond1", "arp_all_targets"), "all 1");
+    assert_eq!(bonding(&g, "bond1", "primary_reselect"), "failure 2");
+
+    g.converge(&json!({"name": "bond1", "interfaces": members,
+        "parameters": {"mode": "balance-rr", "packets_per_member": 3, "mii_monitor_interval": 100}}));
+    assert_eq!(bonding(&g, "bond1", "packets_per_slave"), "3");
+
+    g.converge(&json!({"name": "bond1", "interfaces": members,
+        "parameters": {"mode": "balance-alb", "learn_packet_interval": 5, "mii_monitor_interval": 100}}));
+    assert_eq!(bonding(&g, "bond1", "lp_interval"), "5");
+
+    g.converge(&json!({"name": "bond1", "state": "absent"}));
+    assert!(g.try_ssh("ip link show bond1").is_err());
+    g.mgmt_alive();
+}

@@ -170,7 +170,8 @@ impl Guest {
     /// topology changes, IPv6 link-local addresses the kernel adds when a
     /// link comes up), or what networkd leaves on a NIC it once managed
     /// (its qdisc, IPv6 address generation mode), or a bond member's
-    /// monitoring and LACP negotiation state.
+    /// monitoring and LACP negotiation state (and whether it is up or a
+    /// backup, which an ARP monitor without answers keeps flipping).
     pub fn snapshot(&self) -> String {
         self.ssh(
             "for f in /etc/netplan/* /run/netplan/*; do [ -f \"$f\" ] && stat -c '== %n %a' \"$f\" && cat \"$f\"; done; \
@@ -178,7 +179,7 @@ impl Guest {
                's/ [a-z_]+_timer +[0-9.]+//g; s/state [A-Za-z]+ //g; s/NO-CARRIER,//; s/,LOWER_UP//; s/ qdisc [a-z_]+//; \
                 s/ addrgenmode [a-z_0-9]+//; s/ (topology_change|topology_change_detected|ageing_time) [0-9]+//g; \
                 s/ (designated_[a-z]+|root_port|root_path_cost|port_id|port_no) [0-9a-fx.:]+//g; \
-                s/ (mii_status [A-Z]+|link_failure_count [0-9]+|ad_actor_oper_port_state [0-9]+|ad_partner_oper_port_state [0-9]+|ad_aggregator_id [0-9]+)//g'",
+                s/ (mii_status [A-Z]+|link_failure_count [0-9]+|ad_actor_oper_port_state [0-9]+|ad_partner_oper_port_state [0-9]+|ad_aggregator_id [0-9]+)//g; s/bond_slave_[A-Z]+ /bond_slave /'",
         )
     }
 
