@@ -16,7 +16,8 @@ need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root to $1"; }
 # libvirtd and the 192.168.122.0/24 default network in the root namespace.
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       dnsmasq-base qemu-system-x86 nftables iptables netplan.io pkg-config iproute2
-      gcc libc6-dev)  # gcc, libc6-dev: the static init of tests/rig/os-guest
+      gcc libc6-dev   # the static init of tests/rig/os-guest
+      python3 busybox) # nat_forward tests: a tiny web server, its client, a DHCP client
 missing=()
 for p in "${pkgs[@]}"; do
   [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")

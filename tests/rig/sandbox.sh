@@ -3,6 +3,8 @@
 # (docs: RIGS.md, "A private libvirtd inside a network namespace").
 #
 #   sandbox.sh up | down | status | env
+#   sandbox.sh restart                  restart libvirtd only (networks and
+#                                       guests keep running, as on a host)
 #   sandbox.sh guest <name> <network>   define+start a tiny TCG guest
 #   sandbox.sh guest-rm <name>
 #
@@ -167,6 +169,14 @@ down() {
   rm -rf "$R"
 }
 
+restart() {
+  local pid
+  lock
+  if pid=$(live_pid "$R/libvirtd.pid" libvirtd); then stop_pid "$pid"; fi
+  flock -u 9
+  up
+}
+
 status() {
   if alive; then
     echo "up: ns $NS, libvirtd pid $(cat "$R/libvirtd.pid" 2>/dev/null), $URI"
@@ -203,9 +213,10 @@ guest_rm() {
 case ${1:-} in
   up) up ;;
   down) down ;;
+  restart) restart ;;
   status) status ;;
   env) env_ ;;
   guest) [ $# -eq 3 ] || die "usage: $0 guest <name> <network>"; guest "$2" "$3" ;;
   guest-rm) [ $# -eq 2 ] || die "usage: $0 guest-rm <name>"; guest_rm "$2" ;;
-  *) echo "usage: $0 up|down|status|env|guest <name> <network>|guest-rm <name>" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status|env|guest <name> <network>|guest-rm <name>" >&2; exit 2 ;;
 esac

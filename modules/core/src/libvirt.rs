@@ -277,6 +277,34 @@ impl Libvirt {
         }))
     }
 
+    /// The IPv4 addresses of a running domain's NICs, by MAC, as libvirt
+    /// finds them from its networks' DHCP leases (`lease`) or the host's
+    /// ARP table (otherwise). Empty when the domain does not run.
+    pub fn domain_addresses(&self, name: &str, lease: bool) -> Result<Vec<(String, String)>> {
+        let dom = self.must_domain(name)?;
+        if !dom.is_active().unwrap_or(false) {
+            return Ok(Vec::new());
+        }
+        let source = if lease {
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE
+        } else {
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP
+        };
+        let nics = dom
+            .interface_addresses(source, 0)
+            .map_err(|e| backend(format!("reading the addresses of domain {name}"), e))?;
+        Ok(nics
+            .into_iter()
+            .flat_map(|n| {
+                let mac = n.hwaddr.unwrap_or_default().to_ascii_lowercase();
+                n.addrs
+                    .into_iter()
+                    .filter(|a| a.typed == i64::from(sys::VIR_IP_ADDR_TYPE_IPV4))
+                    .map(move |a| (mac.clone(), a.addr))
+            })
+            .collect())
+    }
+
     /// Whether a libvirt network of that name exists.
     pub fn network_exists(&self, name: &str) -> Result<bool> {
         Ok(self.lookup(name)?.is_some())

@@ -28,6 +28,14 @@ pub struct Mutation {
     _private: (),
 }
 
+/// Run `f` with a [`Mutation`] token outside a module run. For one caller
+/// only: a binary started by libvirt as a hook (nat_forward), which puts
+/// back what a module run already decided and saved, and has no task, no
+/// check mode and no Ansible to answer.
+pub fn as_hook<T>(f: impl FnOnce(&Mutation) -> T) -> T {
+    f(&Mutation { _private: () })
+}
+
 /// What a plan has to say for itself.
 pub trait Plan {
     /// True when current already matches desired.

@@ -1,0 +1,3 @@
+fn main() {
+    nat_forward::main()
+}
