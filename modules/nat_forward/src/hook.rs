@@ -1,6 +1,7 @@
 //! This binary as a libvirt hook: libvirt runs
 //! `<hooks>/network.d/kvmnet-nat-forward <network> <op> <sub-op> -` when a
-//! network starts (and `qemu.d/…` with the domain when a guest starts).
+//! network starts or a guest's port on it is made (and `qemu.d/…` with the
+//! domain when a guest starts, or libvirtd reconnects to it).
 //! For each saved forward of that network (or guest) it puts the rules
 //! back as the module would: missing ones added, one that libvirt's
 //! restart left below its reject moved to the top again.
@@ -37,7 +38,16 @@ pub fn main(argv: &[String]) -> i32 {
     let (Some(object), Some(op)) = (argv.get(1), argv.get(2)) else {
         return 0;
     };
-    if op != "started" {
+    // "started": the network (or guest) has just started, libvirt's rules
+    // are fresh. "port-created" and "reconnect" also come when libvirtd
+    // restarts with guests running, after it has re-added its rules
+    // (libvirt 11's nftables backend re-adds them above ours).
+    let relevant = match kind.as_str() {
+        "network.d" => matches!(op.as_str(), "started" | "port-created"),
+        "qemu.d" => matches!(op.as_str(), "started" | "reconnect"),
+        _ => false,
+    };
+    if !relevant {
         return 0;
     }
     let Some(paths) = Paths::of_hook(argv0) else {

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 /// exception is where libvirt's own firewall would reject the forwarded
 /// connection: with libvirt's nftables backend an accept in another table
 /// does not help, so one tagged accept rule goes at the top of libvirt's
-/// V(guest_input) chain; with the iptables backend one tagged accept goes
-/// into V(FORWARD) above the jump to V(LIBVIRT_FWI).
+/// V(forward) chain, above its jump to V(guest_input) (where libvirt
+/// rejects, and re-adds its rules on every restart); with the iptables
+/// backend one tagged accept goes into V(FORWARD) above the jump to
+/// V(LIBVIRT_FWI).
 ///
 /// Only connections to the host's own addresses are forwarded (or to
 /// O(host_address)): traffic passing through the host to other machines
@@ -75,7 +77,8 @@ pub struct Params {
     /// forward is saved under C(<hooks_dir>/kvmnet/forwards) and a libvirt
     /// hook (C(network.d) and C(qemu.d)) puts its rules back (at the top of
     /// libvirt's chains again) whenever libvirt starts the network or the
-    /// guest. libvirt looks for hooks when its daemon starts: a hook
+    /// guest, or reconnects to a running guest after its daemon restarted
+    /// (libvirt 11's nftables backend re-adds its rules above ours then). libvirt looks for hooks when its daemon starts: a hook
     /// installed for the first time runs after the next restart of
     /// libvirtd (or virtnetworkd and virtqemud); the module warns then.
     #[serde(default)]

@@ -248,7 +248,11 @@ mod tests {
             "",
         );
         assert!(!c.drop_table, "the table still holds the forward's rules");
-        assert!(c.actions.iter().any(|a| a.starts_with("put back at the top of nft ip libvirt_network guest_input")));
+        assert!(
+            c.actions
+                .iter()
+                .any(|a| a.starts_with("put back at the top of nft ip libvirt_network forward"))
+        );
     }
 
     #[test]

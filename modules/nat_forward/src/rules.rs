@@ -14,9 +14,13 @@ use std::net::Ipv4Addr;
 
 /// Our own nftables table (family `ip`).
 pub const NFT_TABLE: &str = "kvmnet";
-/// libvirt's nftables table and the chain whose reject a forward must pass.
+/// libvirt's nftables table, and its base chain at the forward hook: our
+/// accept goes at its top, before the jump to `guest_input` where libvirt
+/// rejects. libvirt re-adds the rules of `guest_input` above anything else
+/// there whenever it restarts a network or itself; the base chain's jumps
+/// it makes once, with the table.
 pub const LIBVIRT_TABLE: &str = "libvirt_network";
-pub const LIBVIRT_CHAIN: &str = "guest_input";
+pub const LIBVIRT_CHAIN: &str = "forward";
 /// The iptables chain libvirt rejects inbound traffic to its networks in.
 pub const LIBVIRT_FWI: &str = "LIBVIRT_FWI";
 
@@ -27,7 +31,7 @@ pub enum Firewall {
     Iptables,
 }
 
-/// Where a rule goes. `Forward` is libvirt's `guest_input` chain (nftables)
+/// Where a rule goes. `Forward` is libvirt's `forward` chain (nftables)
 /// or the built-in `FORWARD` chain (iptables); the others are NAT hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -378,7 +382,8 @@ fn render_iptables(f: &Forward) -> Vec<Rule> {
 }
 
 /// The kvmnet-tagged rules in `nft -a list table …` output. Rules of a
-/// chain count as well placed until a rule with a reject has been seen.
+/// chain count as well placed until a reject, or the jump to libvirt's
+/// `guest_input` (which rejects), has been seen.
 pub fn parse_nft(listing: &str) -> Vec<Rule> {
     let mut out = Vec::new();
     let mut chain = None;
@@ -405,7 +410,10 @@ pub fn parse_nft(listing: &str) -> Vec<Rule> {
                 handle: handle.to_string(),
                 well_placed: !rejected,
             });
-        } else if body.contains(" reject") || body.starts_with("reject") {
+        } else if body.contains(" reject")
+            || body.starts_with("reject")
+            || body.ends_with("jump guest_input")
+        {
             rejected = true;
         }
     }
@@ -496,9 +504,10 @@ mod tests {
     #[test]
     fn nft_listing_gives_tags_handles_and_placement() {
         let listing = r#"table ip libvirt_network { # handle 3
-	chain guest_input { # handle 7
-		oif "virbr-fw" ip daddr 10.93.0.0/24 ct state established,related counter packets 0 bytes 0 accept # handle 20
-		oif "virbr-fw" counter packets 0 bytes 0 reject # handle 21
+	chain forward { # handle 1
+		type filter hook forward priority filter; policy accept;
+		counter packets 46 bytes 3492 jump guest_cross # handle 7
+		counter packets 46 bytes 3492 jump guest_input # handle 5
 		oifname "virbr-fw" ip daddr 10.93.0.50 tcp dport 80 ct status dnat accept comment "kvmnet:web:0000abcd" # handle 30
 	}
 	chain other { # handle 8
@@ -509,7 +518,7 @@ mod tests {
         assert_eq!(rules.len(), 1, "rules of chains we do not use are not ours");
         assert_eq!(rules[0].tag, "kvmnet:web:0000abcd");
         assert_eq!(rules[0].handle, "30");
-        assert!(!rules[0].well_placed, "below libvirt's reject");
+        assert!(!rules[0].well_placed, "below the jump to libvirt's reject");
         assert!(rules[0].text.ends_with("ct status dnat accept"));
     }
 

@@ -141,7 +141,7 @@ fn nft_takes(case: &Path, rules: &[rules::Rule]) {
     };
     assert!(run(&["ip", "netns", "add", &ns], None).status.success());
     let script = format!(
-        "add table ip libvirt_network\nadd chain ip libvirt_network guest_input\n{}",
+        "add table ip libvirt_network\nadd chain ip libvirt_network guest_input\nadd chain ip libvirt_network forward {{ type filter hook forward priority filter; }}\nadd rule ip libvirt_network forward jump guest_input\n{}",
         nat_forward::firewall::nft_script(&[], rules, false)
     );
     let out = run(
