@@ -139,7 +139,7 @@ pub fn changes(current: &State, desired: &State, saved_path: &str) -> Changes {
         Some(true) => {
             actions.push("install the libvirt hook kvmnet-nat-forward (network.d, qemu.d)".into());
             if !current.libvirt_knew_hooks {
-                warnings.push("libvirt looks for hooks when its daemon starts: the hook installed now runs after the next restart of libvirtd (or virtnetworkd and virtqemud); until then a network restart drops the forward's libvirt-side rule".into());
+                warnings.push("libvirt looks for hooks when its daemon starts: the hook installed now runs after the next restart of libvirtd (or virtnetworkd and virtqemud); until then, rules lost (a reboot, a firewall reload) are not put back when the network starts".into());
             }
         }
         Some(false) => {
