@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (numbers, not pass/fail): the cost of no-change runs of
-# libvirt_network and vm_interface against the sandbox libvirtd, next to
+# libvirt_network, vm_interface and nat_forward against the sandbox libvirtd, next to
 # the cost of a bare libvirt connect; the netplan modules offline; binary
 # sizes; which binaries link libvirt.
 # Uses hyperfine (installed from Debian's packages when missing).
@@ -75,6 +75,17 @@ in_ns hyperfine -N --warmup 5 --runs 100 \
   -n "vm_interface (no change)" "$bin/vm_interface $work/vm.json" \
   -n "virsh domiflist (connect + one domain's XML)" "virsh -q domiflist bench-vm"
 virsh -q destroy bench-vm >/dev/null; virsh -q undefine bench-vm >/dev/null
+
+echo
+echo "== nat_forward no-change run (libvirt network read, firewall detected, iptables + nft listed, hook state read)"
+echo '{"name": "bench-fwd", "network": "bench-net", "dest": "10.66.0.10", "host_port": 8080, "dest_port": 80}' >"$work/fwd.json"
+in_ns "$bin/nat_forward" "$work/fwd.json" | grep -q '"changed":true' || { echo "bench: nat_forward setup run failed" >&2; exit 1; }
+in_ns "$bin/nat_forward" "$work/fwd.json" | grep -q '"changed":false' || { echo "bench: nat_forward second run changed" >&2; exit 1; }
+in_ns hyperfine -N --warmup 5 --runs 100 \
+  -n "nat_forward (no change)" "$bin/nat_forward $work/fwd.json" \
+  -n "iptables -S -t nat (one listing)" "iptables -w -S -t nat"
+echo '{"name": "bench-fwd", "state": "absent"}' >"$work/fwd-absent.json"
+in_ns "$bin/nat_forward" "$work/fwd-absent.json" >/dev/null
 
 echo
 echo "== binaries (stripped, release profile)"

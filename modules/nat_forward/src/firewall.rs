@@ -2,7 +2,7 @@
 //! one transaction per backend (`nft -f -`, `iptables-restore --noflush`):
 //! a failure leaves the rules as they were.
 
-use crate::rules::{self, Chain, Firewall, LIBVIRT_CHAIN, LIBVIRT_TABLE, NFT_TABLE, Rule};
+use crate::rules::{self, Chain, Firewall, LIBVIRT_TABLE, NFT_TABLE, Rule};
 use kvmnet_core::{Mutation, Result, cmd};
 
 /// What the backends hold of one forward.
@@ -15,70 +15,122 @@ pub struct Observed {
     pub others_in_table: bool,
 }
 
-/// An nft listing, or "" when the table or chain does not exist (or nft is
-/// not installed).
-fn nft_list(what: &[&str]) -> Result<String> {
-    if !cmd::on_path("nft") {
-        return Ok(String::new());
-    }
-    let mut argv = vec!["nft", "-a", "list"];
-    argv.extend(what);
-    match cmd::read(&argv) {
-        Err(e) if e.msg.contains("No such file or directory") => Ok(String::new()),
-        other => other,
-    }
+/// What the firewalls hold that a forward cares about: our nft table and
+/// libvirt's (`nft -a list table`, each; the whole ruleset, with
+/// iptables-nft's tables translated, takes longer), and all of iptables
+/// (`iptables-save`: one call costs what one table's listing does). ""
+/// for what does not exist or is not installed.
+#[derive(Debug, Clone, Default)]
+pub struct Listings {
+    nft: String,
+    iptables: String,
 }
 
-fn iptables_list(table: &str, chain: Option<&str>) -> Result<String> {
-    if !cmd::on_path("iptables") {
-        return Ok(String::new());
+impl Listings {
+    pub fn read() -> Result<Listings> {
+        let read = |prog: &str, argv: &[&str]| {
+            if cmd::on_path(prog) {
+                cmd::read(argv)
+            } else {
+                Ok(String::new())
+            }
+        };
+        let mut nft = String::new();
+        for table in [NFT_TABLE, LIBVIRT_TABLE] {
+            match read("nft", &["nft", "-a", "list", "table", "ip", table]) {
+                Ok(t) => nft += &t,
+                Err(e) if e.msg.contains("No such file or directory") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Listings {
+            nft,
+            iptables: read("iptables-save", &["iptables-save"])?,
+        })
     }
-    let mut argv = vec!["iptables", "-w", "-t", table, "-S"];
-    argv.extend(chain);
-    match cmd::read(&argv) {
-        Err(e) if e.msg.contains("No chain/target/match by that name") => Ok(String::new()),
-        other => other,
+
+    /// One nft table of family `ip`, from its `table` line to its closing
+    /// brace; "" when there is no such table.
+    pub fn nft_table(&self, name: &str) -> String {
+        let head = format!("table ip {name} {{");
+        let mut lines = self.nft.lines().skip_while(|l| !l.starts_with(&head));
+        let Some(first) = lines.next() else {
+            return String::new();
+        };
+        let mut out = format!("{first}\n");
+        for l in lines {
+            out += l;
+            out += "\n";
+            if l == "}" {
+                break;
+            }
+        }
+        out
+    }
+
+    /// One iptables table's rules, from `*<table>` to its COMMIT.
+    pub fn iptables_table(&self, table: &str) -> String {
+        let head = format!("*{table}");
+        self.iptables
+            .lines()
+            .skip_while(|l| *l != head)
+            .take_while(|l| *l != "COMMIT")
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 }
 
 /// The rules tagged for forward `name`, in both backends (a forward that
 /// moved between backends must leave nothing behind).
 pub fn observe(name: &str) -> Result<Observed> {
+    Ok(observe_in(&Listings::read()?, name))
+}
+
+pub fn observe_in(l: &Listings, name: &str) -> Observed {
     let prefix = rules::tag_prefix(name);
-    let ours = nft_list(&["table", "ip", NFT_TABLE])?;
-    let mut all = rules::parse_nft(&ours);
+    let ours = l.nft_table(NFT_TABLE);
+    let mut all: Vec<Rule> = rules::parse_nft(&ours)
+        .into_iter()
+        .filter(|r| r.chain != Chain::Forward)
+        .collect();
     let others_in_table = all.iter().any(|r| !r.tag.starts_with(&prefix));
-    all.extend(rules::parse_nft(&nft_list(&[
-        "chain",
-        "ip",
-        LIBVIRT_TABLE,
-        LIBVIRT_CHAIN,
-    ])?));
-    all.extend(rules::parse_iptables(&iptables_list("nat", None)?));
-    all.extend(rules::parse_iptables(&iptables_list(
-        "filter",
-        Some("FORWARD"),
-    )?));
+    all.extend(
+        rules::parse_nft(&l.nft_table(LIBVIRT_TABLE))
+            .into_iter()
+            .filter(|r| r.chain == Chain::Forward),
+    );
+    for table in ["nat", "filter"] {
+        all.extend(
+            rules::parse_iptables(&l.iptables_table(table))
+                .into_iter()
+                .filter(|r| r.chain.table(Firewall::Iptables) == table),
+        );
+    }
     all.retain(|r| r.tag.starts_with(&prefix));
-    Ok(Observed {
+    Observed {
         rules: all,
         table_exists: !ours.is_empty(),
         others_in_table,
-    })
+    }
 }
 
 /// Whether libvirt's own rules for `bridge` are in nftables (its
 /// `libvirt_network` table) or iptables (its LIBVIRT_FWI chain).
-pub fn libvirt_firewall(bridge: &str) -> Result<Option<Firewall>> {
-    let quoted = format!("\"{bridge}\"");
-    if nft_list(&["table", "ip", LIBVIRT_TABLE])?.contains(&quoted) {
-        return Ok(Some(Firewall::Nftables));
+pub fn libvirt_firewall(l: &Listings, bridge: &str) -> Option<Firewall> {
+    if l.nft_table(LIBVIRT_TABLE)
+        .contains(&format!("\"{bridge}\""))
+    {
+        return Some(Firewall::Nftables);
     }
-    let fwi = iptables_list("filter", Some(rules::LIBVIRT_FWI))?;
-    if fwi.lines().any(|l| l.contains(&format!("-o {bridge} "))) {
-        return Ok(Some(Firewall::Iptables));
+    let fwi = format!("-A {} ", rules::LIBVIRT_FWI);
+    let out = format!("-o {bridge} ");
+    if l.iptables_table("filter")
+        .lines()
+        .any(|r| r.starts_with(&fwi) && r.contains(&out))
+    {
+        return Some(Firewall::Iptables);
     }
-    Ok(None)
+    None
 }
 
 /// Delete `remove` and add `add`, then drop our nft table if asked (no
@@ -163,4 +215,28 @@ pub fn iptables_script(remove: &[Rule], add: &[Rule]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_read_from_their_own_tables_only() {
+        let l = Listings {
+            nft: "table inet user {\n\tchain forward {\n\t\taccept comment \"kvmnet:web:00000001\" # handle 2\n\t}\n}\n\
+table ip kvmnet { # handle 9\n\tchain prerouting { # handle 1\n\t\tfib daddr type local tcp dport 80 dnat to 10.0.0.5:80 comment \"kvmnet:web:00000002\" # handle 4\n\t\ttcp dport 81 dnat to 10.0.0.6:80 comment \"kvmnet:db:00000003\" # handle 5\n\t}\n}\n\
+table ip libvirt_network { # handle 3\n\tchain forward { # handle 1\n\t\toifname \"virbr0\" accept comment \"kvmnet:web:00000004\" # handle 8\n\t\tjump guest_input # handle 5\n\t}\n}\n"
+                .into(),
+            iptables: "*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m comment --comment kvmnet:web:00000005 -j ACCEPT\n\
+-A FORWARD -m comment --comment kvmnet:web:00000006 -j ACCEPT\n-A LIBVIRT_FWI -o virbr1 -j REJECT\nCOMMIT\n\
+*nat\n-A OUTPUT -m comment --comment kvmnet:web:00000007 -j DNAT --to-destination 10.0.0.5\nCOMMIT\n"
+                .into(),
+        };
+        let o = observe_in(&l, "web");
+        let tags: Vec<&str> = o.rules.iter().map(|r| &r.tag[11..]).collect();
+        assert_eq!(tags, ["00000002", "00000004", "00000007", "00000006"]);
+        assert!(o.table_exists && o.others_in_table);
+        assert!(o.rules.iter().all(|r| r.well_placed));
+    }
 }

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod resolve;
 pub mod rules;
 
+use firewall::Listings;
 use kvmnet_core::doc::ModuleDoc;
 use kvmnet_core::libvirt::{self, Libvirt};
 use kvmnet_core::{Error, Module, Mutation, PresentAbsent, Result, fs};
@@ -29,6 +30,7 @@ use persist::Paths;
 use plan::{Changes, State};
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 #[derive(Debug)]
@@ -41,6 +43,9 @@ pub struct Host {
     pub paths: Paths,
     /// This binary's bytes: what the hook is (or would be) a copy of.
     pub exe: Vec<u8>,
+    /// The firewalls as the last observe read them: desired decides the
+    /// backend from the same listing.
+    pub listings: RefCell<Option<Listings>>,
 }
 
 /// The forward as resolved, as returned.
@@ -113,11 +118,14 @@ impl Module for NatForward {
             lv,
             paths: Paths::under(&PathBuf::from(p.root_dir.as_deref().unwrap_or("/"))),
             exe,
+            listings: RefCell::new(None),
         })
     }
 
     fn observe(host: &Host, p: &Params) -> Result<State> {
-        let fw = firewall::observe(&p.name)?;
+        let listings = Listings::read()?;
+        let fw = firewall::observe_in(&listings, &p.name);
+        host.listings.replace(Some(listings));
         let saved = persist::observe(&host.paths, &p.name, &host.exe)?;
         Ok(State {
             forward: None,
@@ -155,7 +163,11 @@ impl Module for NatForward {
             .lv
             .as_ref()
             .ok_or_else(|| Error::bug("no libvirt connection for a present forward"))?;
-        let forward = resolve::forward(lv, p)?;
+        let listings = match host.listings.borrow().clone() {
+            Some(l) => l,
+            None => Listings::read()?,
+        };
+        let forward = resolve::forward(lv, p, &listings)?;
         d.rules = rules::render(&forward);
         if p.persist {
             let json = serde_json::to_string_pretty(&forward)

@@ -2,7 +2,7 @@
 //! ([`checked`], pure), then against libvirt: the network's bridge and
 //! subnet, the guest's address, the firewall libvirt uses.
 
-use crate::firewall;
+use crate::firewall::{self, Listings};
 use crate::params::{Backend, Params};
 use crate::rules::{Cidr, Firewall, Forward, Ports};
 use kvmnet_core::libvirt::Libvirt;
@@ -195,7 +195,7 @@ pub fn network_facts(xml: &str) -> Result<NetworkFacts> {
 }
 
 /// The task against libvirt and the firewall: a forward ready to render.
-pub fn forward(lv: &Libvirt, p: &Params) -> Result<Forward> {
+pub fn forward(lv: &Libvirt, p: &Params, listings: &Listings) -> Result<Forward> {
     let task = checked(p)?;
     let net = &task.network;
     let info = lv
@@ -219,7 +219,12 @@ pub fn forward(lv: &Libvirt, p: &Params) -> Result<Forward> {
         // The facts are checked first, so that a bad task says so before
         // the firewall is asked.
         _ if facts.subnet.is_none() || bridge.is_empty() || !routable(&facts) => Firewall::Iptables,
-        b => choose_firewall(b, net, &bridge)?,
+        b => choose_firewall(
+            b,
+            net,
+            &bridge,
+            firewall::libvirt_firewall(listings, &bridge),
+        )?,
     };
     assemble(p, task, &facts, dest, firewall)
 }
@@ -293,8 +298,12 @@ pub fn assemble(
 
 /// The backend libvirt's own rules for the network are in; the task may
 /// name it, but not the other one (libvirt's reject would win).
-fn choose_firewall(backend: Backend, net: &str, bridge: &str) -> Result<Firewall> {
-    let libvirt = firewall::libvirt_firewall(bridge)?;
+fn choose_firewall(
+    backend: Backend,
+    net: &str,
+    bridge: &str,
+    libvirt: Option<Firewall>,
+) -> Result<Firewall> {
     let name = |f: Firewall| kvmnet_core::enum_name(&f);
     match (backend, libvirt) {
         (Backend::Auto, Some(f)) => Ok(f),
