@@ -197,8 +197,10 @@ impl Module for NatForward {
     }
 
     fn apply(host: &Host, p: &Params, c: &Changes, token: &Mutation) -> Result<()> {
-        // The hook first and the saved copy before the rules: a failure
-        // later leaves at most a hook that would put back the same rules.
+        // The rules first: each backend's change is one transaction, so a
+        // firewall that refuses leaves the host as it was, with no hook or
+        // saved copy for rules that do not exist.
+        firewall::change(&c.remove, &c.add, c.drop_table, token)?;
         if c.hook == Some(true) {
             persist::install_hook(&host.paths, &host.exe, token)?;
         }
@@ -208,12 +210,11 @@ impl Module for NatForward {
             Some(None) => fs::remove(&saved, token)?,
             None => {}
         }
-        firewall::change(&c.remove, &c.add, c.drop_table, token)?;
-        if c.ip_forward {
-            persist::set_ip_forward(&host.paths, token)?;
-        }
         if c.hook == Some(false) {
             persist::remove_hook(&host.paths, token)?;
+        }
+        if c.ip_forward {
+            persist::set_ip_forward(&host.paths, token)?;
         }
         Ok(())
     }

@@ -77,8 +77,10 @@ pub fn observe(paths: &Paths, name: &str, exe: &[u8]) -> Result<Saved> {
     let this = fs::read_optional(&paths.saved(name))?;
     let others = std::fs::read_dir(paths.forwards())
         .map(|d| {
-            d.filter_map(|e| e.ok())
-                .any(|e| e.file_name().to_string_lossy() != format!("{name}.json"))
+            d.filter_map(|e| e.ok()).any(|e| {
+                let f = e.file_name().to_string_lossy().into_owned();
+                f.ends_with(".json") && !f.starts_with('.') && f != format!("{name}.json")
+            })
         })
         .unwrap_or(false);
     let binary_current = std::fs::read(paths.binary()).is_ok_and(|b| b == exe);

@@ -226,6 +226,17 @@ pub fn forward(lv: &Libvirt, p: &Params, listings: &Listings) -> Result<Forward>
             firewall::libvirt_firewall(listings, &bridge),
         )?,
     };
+    // An accept for libvirt's nftables backend goes into its forward chain.
+    if firewall == Firewall::Nftables
+        && p.backend != Backend::Auto
+        && !listings
+            .nft_table(crate::rules::LIBVIRT_TABLE)
+            .contains("chain forward {")
+    {
+        return Err(Error::invalid(format!(
+            "backend: nftables, but there is no libvirt_network table with a forward chain: libvirt does not manage network {net}'s firewall with nftables"
+        )));
+    }
     assemble(p, task, &facts, dest, firewall)
 }
 
