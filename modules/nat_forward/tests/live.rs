@@ -200,6 +200,34 @@ fn host_url(port: u16) -> String {
     format!("http://{HOST_IP}:{port}/")
 }
 
+/// A datagram from the client to the host's UDP `port`, answered (its
+/// bytes reversed) by a one-off echo server in the guest namespace.
+fn udp_echo(lan: &Lan, port: u16) -> Option<String> {
+    let server = format!(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('{GUEST_IP}', {port}))\nwhile True:\n    d, a = s.recvfrom(100)\n    s.sendto(d[::-1], a)"
+    );
+    let mut echo = Command::new("ip")
+        .args(["netns", "exec", &lan.ns("g"), "python3", "-c", &server])
+        .spawn()
+        .unwrap();
+    let client = format!(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(1)\nfor _ in range(5):\n    s.sendto(b'ping', ('{HOST_IP}', {port}))\n    try:\n        print(s.recvfrom(100)[0].decode(), end='')\n        break\n    except socket.timeout:\n        pass"
+    );
+    let answer = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lan.ns("c"),
+        "python3",
+        "-c",
+        &client,
+    ])
+    .ok();
+    let _ = echo.kill();
+    let _ = echo.wait();
+    answer.filter(|a| !a.is_empty())
+}
+
 /// Everything a forward may change: iptables and nft (no counters), the
 /// hook and saved files under the sandbox root, ip_forward.
 fn snapshot(lan: &Lan) -> String {
@@ -442,12 +470,18 @@ fn removing_one_forward_leaves_the_others_and_foreign_rules() {
     ]);
     converge(&lan, task("t-web", 8080, json!({})));
     converge(&lan, task("t-web2", 8081, json!({})));
+    assert_eq!(udp_echo(&lan, 10005), None, "no UDP forward yet");
     converge(
         &lan,
         json!({"name": "t-rtp", "network": NET, "dest": GUEST_IP, "protocol": "udp", "host_port": "10000-10100"}),
     );
     reaches(&client, &host_url(8080));
     reaches(&client, &host_url(8081));
+    assert_eq!(
+        udp_echo(&lan, 10005).as_deref(),
+        Some("gnip"),
+        "UDP through the range"
+    );
 
     // A changed task replaces exactly its own rules.
     let moved = converge(&lan, task("t-web", 8082, json!({})));
