@@ -32,13 +32,14 @@ failed() { sed -n 's/^guest *:.*failed=\([0-9]*\).*/\1/p' <<<"$1"; }
 
 # The guide's "Attach VF to VM" needs VFs and a defined guest.
 vf_guest() {
-  g "echo 2 > /sys/class/net/enp1s0/device/sriov_numvfs; printf '%s' \"<domain type='qemu'><name>t-pb</name><memory unit='MiB'>32</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><memballoon model='none'/></devices></domain>\" > /tmp/t-pb.xml; virsh -q define /tmp/t-pb.xml" >/dev/null
+  g "echo ${1:-2} > /sys/class/net/enp1s0/device/sriov_numvfs; printf '%s' \"<domain type='qemu'><name>t-pb</name><memory unit='MiB'>32</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><memballoon model='none'/></devices></domain>\" > /tmp/t-pb.xml; virsh -q define /tmp/t-pb.xml" >/dev/null
 }
 
 for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playbooks/vlan-bridges.yml playbooks/bonded-bridge.yml \
-  playbooks/attach-vf.yml; do
+  playbooks/attach-vf.yml playbooks/sriov.yml; do
   clean
   [ "$pb" = playbooks/attach-vf.yml ] && vf_guest
+  [ "$pb" = playbooks/sriov.yml ] && vf_guest 0
   before=$(snapshot)
   out=$(play "$pb" --check --diff) || fail "$pb --check: $out"
   [ "$(failed "$out")" = 0 ] && [ "$(changed "$out")" -gt 0 ] || fail "$pb --check predicted no change: $out"
@@ -61,6 +62,13 @@ for pb in playbooks/bridge-static.yml playbooks/mgmt-and-vm-networks.yml playboo
     grep -q "<interface type='hostdev'" <<<"$xml" && grep -q "slot='0x${vf0:8:2}'" <<<"$xml" && grep -q "<tag id='42'/>" <<<"$xml" ||
       fail "$pb: t-pb lacks VF $vf0 with VLAN 42: $xml"
     pass "$pb: t-pb holds VF $vf0 of enp1s0 as a hostdev NIC, VLAN 42"
+  fi
+  if [ "$pb" = playbooks/sriov.yml ]; then
+    [ "$(g cat /sys/class/net/enp1s0/device/sriov_numvfs)" = 4 ] || fail "$pb: enp1s0 has not 4 VFs"
+    g grep -q 'virtual-function-count: 4' /etc/netplan/60-kvmnet-sriov-enp1s0.yaml || fail "$pb: no netplan VF count"
+    g ip link show enp1s0 | grep -q 'vf 0 .*52:54:00:5f:00:10' || fail "$pb: VF 0 has not its MAC"
+    g virsh dumpxml --inactive t-pb | grep -q "<mac address='52:54:00:5f:00:10'/>" || fail "$pb: t-pb lacks VF 0"
+    pass "$pb: 4 VFs kept by netplan, VF 0 with its MAC handed to t-pb"
   fi
   out=$(play "$pb") || fail "$pb second run: $out"
   [ "$(changed "$out")" = 0 ] || fail "$pb second run is not idempotent: $out"

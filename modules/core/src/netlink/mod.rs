@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use std::net::IpAddr;
 
+pub mod vf;
+
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 1;
@@ -131,7 +133,7 @@ pub struct Address {
 }
 
 /// Netlink attributes of one message: (type without flag bits, payload).
-fn attributes(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
+pub(crate) fn attributes(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     while buf.len() >= 4 {
         let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
@@ -146,7 +148,7 @@ fn attributes(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
-fn u32_of(b: &[u8]) -> u32 {
+pub(crate) fn u32_of(b: &[u8]) -> u32 {
     b.get(..4)
         .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
         .unwrap_or(0)

@@ -1,0 +1,3 @@
+fn main() {
+    kvmnet_core::run::main::<sriov_vfs::SriovVfs>()
+}
