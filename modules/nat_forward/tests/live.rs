@@ -446,16 +446,13 @@ fn hairpin_sources_and_ip_forward() {
     ));
 }
 
-#[test]
-#[ignore = "needs the sandbox host (make test)"]
-fn removing_one_forward_leaves_the_others_and_foreign_rules() {
-    let lan = lan();
-    let client = lan.ns("c");
+/// Someone else's rule in iptables' PREROUTING (`-A` adds, `-D` deletes).
+fn foreign_rule(lan: &Lan, op: &str) {
     lan.sb.ns(&[
         "iptables",
         "-t",
         "nat",
-        "-A",
+        op,
         "PREROUTING",
         "-p",
         "tcp",
@@ -468,6 +465,14 @@ fn removing_one_forward_leaves_the_others_and_foreign_rules() {
         "-j",
         "ACCEPT",
     ]);
+}
+
+#[test]
+#[ignore = "needs the sandbox host (make test)"]
+fn removing_one_forward_leaves_the_others_and_foreign_rules() {
+    let lan = lan();
+    let client = lan.ns("c");
+    foreign_rule(&lan, "-A");
     converge(&lan, task("t-web", 8080, json!({})));
     converge(&lan, task("t-web2", 8081, json!({})));
     assert_eq!(udp_echo(&lan, 10005), None, "no UDP forward yet");
@@ -504,23 +509,7 @@ fn removing_one_forward_leaves_the_others_and_foreign_rules() {
     blocked(&client, &host_url(8082));
     reaches(&client, &host_url(8081));
     assert!(snapshot(&lan).contains("someone else"));
-    lan.sb.ns(&[
-        "iptables",
-        "-t",
-        "nat",
-        "-D",
-        "PREROUTING",
-        "-p",
-        "tcp",
-        "--dport",
-        "9999",
-        "-m",
-        "comment",
-        "--comment",
-        "someone else",
-        "-j",
-        "ACCEPT",
-    ]);
+    foreign_rule(&lan, "-D");
 }
 
 #[test]

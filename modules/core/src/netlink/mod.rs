@@ -158,10 +158,13 @@ fn string_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or_default()).into_owned()
 }
 
-/// Send a dump request of `kind` with the family header `body`; return each
-/// reply message's payload (after the netlink header).
-fn dump(kind: u16, reply: u16, body: &[u8]) -> Result<Vec<Vec<u8>>> {
-    let io = |what: &str, e: std::io::Error| Error::backend(format!("rtnetlink {what}: {e}"));
+pub(crate) fn io(what: &str, e: std::io::Error) -> Error {
+    Error::backend(format!("rtnetlink {what}: {e}"))
+}
+
+/// Open a NETLINK_ROUTE socket and send one request of `kind` (with
+/// NLM_F_REQUEST and `flags`) whose body is `body`.
+pub(crate) fn send(kind: u16, flags: u16, body: &[u8]) -> Result<Socket> {
     let socket = Socket::new(NETLINK_ROUTE).map_err(|e| io("socket", e))?;
     socket
         .connect(&SocketAddr::new(0, 0))
@@ -170,11 +173,18 @@ fn dump(kind: u16, reply: u16, body: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut req = Vec::with_capacity(len as usize);
     req.extend_from_slice(&len.to_ne_bytes());
     req.extend_from_slice(&kind.to_ne_bytes());
-    req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
     req.extend_from_slice(&1u32.to_ne_bytes()); // sequence
     req.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
     req.extend_from_slice(body);
     socket.send(&req, 0).map_err(|e| io("send", e))?;
+    Ok(socket)
+}
+
+/// Send a dump request of `kind` with the family header `body`; return each
+/// reply message's payload (after the netlink header).
+fn dump(kind: u16, reply: u16, body: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let socket = send(kind, NLM_F_DUMP, body)?;
 
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];

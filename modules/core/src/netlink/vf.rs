@@ -3,13 +3,11 @@
 //! and set with RTM_SETLINK, as `ip link set <pf> vf N ...` does, without
 //! running `ip`. Attribute numbers and structs from linux/if_link.h.
 
-use super::{attributes, u32_of};
+use super::{attributes, io, send, u32_of};
 use crate::error::{Error, Result};
 use crate::run::Mutation;
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
@@ -74,26 +72,10 @@ pub struct VfChange {
     pub rate: Option<(u32, u32)>,
 }
 
-fn io(what: &str, e: std::io::Error) -> Error {
-    Error::backend(format!("rtnetlink {what}: {e}"))
-}
-
 /// One request, its one answer: the reply message's payload, or None for
 /// an acknowledgement.
 fn request(kind: u16, flags: u16, body: &[u8], reply: u16) -> Result<Option<Vec<u8>>> {
-    let socket = Socket::new(NETLINK_ROUTE).map_err(|e| io("socket", e))?;
-    socket
-        .connect(&SocketAddr::new(0, 0))
-        .map_err(|e| io("connect", e))?;
-    let len = (16 + body.len()) as u32;
-    let mut req = Vec::with_capacity(len as usize);
-    req.extend_from_slice(&len.to_ne_bytes());
-    req.extend_from_slice(&kind.to_ne_bytes());
-    req.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
-    req.extend_from_slice(&1u32.to_ne_bytes());
-    req.extend_from_slice(&0u32.to_ne_bytes());
-    req.extend_from_slice(body);
-    socket.send(&req, 0).map_err(|e| io("send", e))?;
+    let socket = send(kind, flags, body)?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = socket
