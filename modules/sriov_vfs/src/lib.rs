@@ -17,7 +17,7 @@ pub mod sysfs;
 
 use kvmnet_core::doc::ModuleDoc;
 use kvmnet_core::libvirt::{self, Libvirt};
-use kvmnet_core::netlink::vf;
+use kvmnet_core::netlink::vf::{self, VfChange};
 use kvmnet_core::{Error, Module, Mutation, Result};
 use params::Params;
 use plan::{Changes, State, Vf};
@@ -186,8 +186,30 @@ impl Module for SriovVfs {
                 pf.wait_for_vfs(to, netdevs, limit)?;
             }
         }
-        for change in &c.vf_changes {
-            vf::set(host.pf_index, change, token)?;
+        // One setting per request: the driver stops at the first setting
+        // it refuses, and what came before it stays. So each is sent on
+        // its own, and on a refusal those this run set are put back.
+        let mut done: Vec<VfChange> = Vec::new();
+        for (change, undo) in c.vf_changes.iter().zip(&c.vf_undo) {
+            for (one, back) in plan::split(change)
+                .into_iter()
+                .zip(plan::split_like(change, undo.as_ref()))
+            {
+                if let Err(e) = vf::set(host.pf_index, &one, token) {
+                    let failed: Vec<String> = done
+                        .iter()
+                        .rev()
+                        .filter_map(|u| vf::set(host.pf_index, u, token).err().map(|e| e.msg))
+                        .collect();
+                    let back = if failed.is_empty() {
+                        "the VF settings this run had changed were put back".to_string()
+                    } else {
+                        format!("putting VF settings back failed too: {}", failed.join("; "))
+                    };
+                    return Err(Error::backend(format!("{}; {back}", e.msg)));
+                }
+                done.extend(back);
+            }
         }
         if let Some(content) = &c.netplan {
             let file = persist::netplan_file(&host.root, &pf.netdev);

@@ -103,6 +103,9 @@ pub struct Changes {
     /// (from, to): through 0 when both are non-zero.
     pub count: Option<(u32, u32)>,
     pub vf_changes: Vec<VfChange>,
+    /// For each VF change, the change that puts the VF's settings back
+    /// (None for a VF this run makes anew).
+    pub vf_undo: Vec<Option<VfChange>>,
     /// Write (Some) or remove (None) our netplan file / udev rule.
     pub netplan: Option<Option<String>>,
     pub udev: Option<Option<String>>,
@@ -312,6 +315,100 @@ fn vf_differences(t: &VfParams, have: &Vf, want: &Vf) -> (Vec<String>, VfChange)
     (words, c)
 }
 
+/// A change as one change per setting, in the order the kernel applies
+/// them.
+pub fn split(c: &VfChange) -> Vec<VfChange> {
+    let one = || VfChange {
+        id: c.id,
+        ..VfChange::default()
+    };
+    let mut out = Vec::new();
+    if c.mac.is_some() {
+        out.push(VfChange {
+            mac: c.mac,
+            ..one()
+        });
+    }
+    if c.vlan.is_some() {
+        out.push(VfChange {
+            vlan: c.vlan,
+            ..one()
+        });
+    }
+    if c.rate.is_some() {
+        out.push(VfChange {
+            rate: c.rate,
+            ..one()
+        });
+    }
+    if c.spoofchk.is_some() {
+        out.push(VfChange {
+            spoofchk: c.spoofchk,
+            ..one()
+        });
+    }
+    if c.link_state.is_some() {
+        out.push(VfChange {
+            link_state: c.link_state,
+            ..one()
+        });
+    }
+    if c.trust.is_some() {
+        out.push(VfChange {
+            trust: c.trust,
+            ..one()
+        });
+    }
+    out
+}
+
+/// For each part of `split(c)`, the part of `undo` that puts it back
+/// (None where there is nothing to put back: a VF made anew, or a setting
+/// the driver did not report).
+pub fn split_like(c: &VfChange, undo: Option<&VfChange>) -> Vec<Option<VfChange>> {
+    split(c)
+        .iter()
+        .map(|part| {
+            let u = undo?;
+            let back = VfChange {
+                id: u.id,
+                mac: part.mac.and(u.mac),
+                vlan: part.vlan.and(u.vlan),
+                rate: part.rate.and(u.rate),
+                spoofchk: part.spoofchk.and(u.spoofchk),
+                link_state: part.link_state.and(u.link_state),
+                trust: part.trust.and(u.trust),
+            };
+            (back
+                != VfChange {
+                    id: u.id,
+                    ..VfChange::default()
+                })
+            .then_some(back)
+        })
+        .collect()
+}
+
+/// The change that sets back what `change` sets, to the values `have`.
+fn inverse(change: &VfChange, have: &Vf) -> VfChange {
+    VfChange {
+        id: change.id,
+        mac: change.mac.and_then(|_| mac_bytes(&have.mac)),
+        vlan: change
+            .vlan
+            .map(|_| (have.vlan, have.qos, have.vlan_proto == "802.1ad")),
+        spoofchk: change.spoofchk.and(have.spoofchk),
+        trust: change.trust.and(have.trust),
+        link_state: change.link_state.and(match have.link_state.as_deref() {
+            Some("auto") => Some(vf::LinkState::Auto),
+            Some("enable") => Some(vf::LinkState::Enable),
+            Some("disable") => Some(vf::LinkState::Disable),
+            _ => None,
+        }),
+        rate: change.rate.map(|_| (have.min_tx_rate, have.max_tx_rate)),
+    }
+}
+
 pub fn changes(p: &Params, current: &State, desired: &State) -> Result<Changes> {
     let mut c = Changes::default();
     if desired.drivers_autoprobe != current.drivers_autoprobe {
@@ -362,9 +459,11 @@ pub fn changes(p: &Params, current: &State, desired: &State) -> Result<Changes> 
             {
                 c.actions.push(format!("VF {}: set {}", t.id, describe(t)));
                 c.vf_changes.push(all);
+                c.vf_undo.push(None);
             }
         } else if !words.is_empty() {
             c.actions.push(format!("VF {}: {}", t.id, words.join(", ")));
+            c.vf_undo.push(Some(inverse(&change, &have)));
             c.vf_changes.push(change);
             touched.extend(have.pci);
         }

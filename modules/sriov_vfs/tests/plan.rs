@@ -241,3 +241,35 @@ fn examples_are_valid_tasks() {
         }
     }
 }
+
+#[test]
+fn a_vf_change_is_sent_one_setting_at_a_time_with_its_way_back() {
+    let c = plan_for(
+        &pf(2),
+        json!({"device": "enp1s0", "vfs": [{"id": 1, "mac": "52:54:00:aa:00:02", "spoofchk": false, "link_state": "disable"}]}),
+    )
+    .unwrap();
+    let change = &c.vf_changes[0];
+    let parts = plan::split(change);
+    assert_eq!(parts.len(), 3, "mac, spoofchk, link state: {parts:?}");
+    assert!(
+        parts[0].mac.is_some() && parts[1].spoofchk == Some(false) && parts[2].link_state.is_some()
+    );
+    let back = plan::split_like(change, c.vf_undo[0].as_ref());
+    assert_eq!(
+        back[0].as_ref().unwrap().mac,
+        Some([0; 6]),
+        "the MAC it had"
+    );
+    assert_eq!(back[1].as_ref().unwrap().spoofchk, Some(true));
+    // A VF made anew has nothing to go back to.
+    let c = plan_for(
+        &pf(2),
+        json!({"device": "enp1s0", "num_vfs": 3, "vfs": [{"id": 0, "trust": true}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        plan::split_like(&c.vf_changes[0], c.vf_undo[0].as_ref()),
+        [None]
+    );
+}
