@@ -158,7 +158,24 @@ fn count_and_settings_read_back_from_the_kernel() {
     ] {
         g.refused(&args, &expect);
     }
-    converge(&g, json!({"device": "0000:01:00.0", "num_vfs": 0}));
+    // VFs left unbound (for vfio-pci): no netdevs.
+    let r = converge(
+        &g,
+        json!({"device": "0000:01:00.0", "num_vfs": 1, "drivers_autoprobe": false}),
+    );
+    assert_eq!(
+        g.ssh(&format!("cat {DEV}/sriov_drivers_autoprobe")).trim(),
+        "0"
+    );
+    assert!(
+        g.try_ssh(&format!("ls {DEV}/virtfn0/net")).is_err(),
+        "VF 0 has no driver"
+    );
+    assert!(r["vfs"][0]["netdev"].is_null(), "{r}");
+    converge(
+        &g,
+        json!({"device": "0000:01:00.0", "num_vfs": 0, "drivers_autoprobe": true}),
+    );
     assert_eq!(num_vfs(&g), "0");
 }
 
