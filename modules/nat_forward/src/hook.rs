@@ -40,8 +40,9 @@ pub fn main(argv: &[String]) -> i32 {
     };
     // "started": the network (or guest) has just started, libvirt's rules
     // are fresh. "port-created" and "reconnect" also come when libvirtd
-    // restarts with guests running, after it has re-added its rules
-    // (libvirt 11's nftables backend re-adds them above ours).
+    // restarts with guests running — measured: before libvirt re-adds its
+    // guest_input rules, which is why the accept does not live there. The
+    // hook puts back rules that are gone (a reboot, a flushed firewall).
     let relevant = match kind.as_str() {
         "network.d" => matches!(op.as_str(), "started" | "port-created"),
         "qemu.d" => matches!(op.as_str(), "started" | "reconnect"),

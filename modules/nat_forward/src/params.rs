@@ -73,14 +73,17 @@ pub struct Params {
     /// does.
     #[serde(default)]
     pub backend: Backend,
-    /// Keep the forward across network restarts and reboots: a copy of the
-    /// forward is saved under C(<hooks_dir>/kvmnet/forwards) and a libvirt
-    /// hook (C(network.d) and C(qemu.d)) puts its rules back (at the top of
-    /// libvirt's chains again) whenever libvirt starts the network or the
-    /// guest, or reconnects to a running guest after its daemon restarted
-    /// (libvirt 11's nftables backend re-adds its rules above ours then). libvirt looks for hooks when its daemon starts: a hook
-    /// installed for the first time runs after the next restart of
-    /// libvirtd (or virtnetworkd and virtqemud); the module warns then.
+    /// Keep the forward across reboots and anything else that removes its
+    /// rules (a flushed firewall, libvirt making its table anew): a copy of
+    /// the resolved forward is saved under C(/etc/libvirt/hooks/kvmnet/forwards)
+    /// and a libvirt hook (C(network.d) and C(qemu.d)) puts the rules back
+    /// whenever libvirt starts the network or the guest, creates the
+    /// guest's port, or reconnects to it after its daemon restarted.
+    /// (Network and daemon restarts alone do not disturb the rules: see the
+    /// module's description.) libvirt looks for hooks when its daemon
+    /// starts: a hook installed for the first time runs after the next
+    /// restart of libvirtd (or virtnetworkd and virtqemud); the module
+    /// warns then.
     #[serde(default)]
     pub persist: bool,
     /// Make sure the kernel forwards IPv4 (C(net.ipv4.ip_forward=1)) now
