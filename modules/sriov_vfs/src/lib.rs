@@ -140,6 +140,10 @@ impl Module for SriovVfs {
             udev,
             holders,
             libvirt_error: host.lv_error.clone(),
+            pf_up: std::fs::read_to_string(format!("/sys/class/net/{}/flags", pf.netdev))
+                .ok()
+                .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+                .is_some_and(|f| f & 1 != 0),
         })
     }
 

@@ -94,6 +94,9 @@ pub struct State {
     /// Why libvirt could not be asked about holders, if it could not.
     #[serde(skip)]
     pub libvirt_error: Option<String>,
+    /// Whether the PF is administratively up.
+    #[serde(skip)]
+    pub pf_up: bool,
 }
 
 /// What to change, in order.
@@ -495,6 +498,12 @@ pub fn changes(p: &Params, current: &State, desired: &State) -> Result<Changes> 
             )));
         }
         c.warnings.push(format!("force: {who}; changed anyway"));
+    }
+    if !current.pf_up && (to > 0 && remade || !c.vf_changes.is_empty()) {
+        c.warnings.push(format!(
+            "{} is down: drivers may not keep VF settings made while it is down (igb, for one), and libvirt will not hand out its VFs; bring it up",
+            current.pf
+        ));
     }
     if let Some(e) = &current.libvirt_error {
         if !c.actions.is_empty() {

@@ -12,12 +12,16 @@ const DEV: &str = "/sys/class/net/enp1s0/device";
 const NETPLAN: &str = "/etc/netplan/60-kvmnet-sriov-enp1s0.yaml";
 const UDEV: &str = "/etc/udev/rules.d/70-kvmnet-sriov-enp1s0.rules";
 
+/// The guest with no VFs and the PF up, as on a host whose NIC carries
+/// traffic (igb applies VF settings made while its VFs probe only with
+/// the PF up, and libvirt uses VFs only of a PF that is up).
 fn guest() -> Guest {
     guest::guest(
         env!("CARGO_BIN_EXE_sriov_vfs"),
         &format!(
             "virsh -q destroy t-sv 2>/dev/null; virsh -q undefine t-sv 2>/dev/null; rm -f {NETPLAN} {UDEV}; \
-             echo 1 > {DEV}/sriov_drivers_autoprobe; echo 0 > {DEV}/sriov_numvfs; true"
+             echo 1 > {DEV}/sriov_drivers_autoprobe; echo 0 > {DEV}/sriov_numvfs; \
+             ip link set enp1s0 up; true"
         ),
     )
 }

@@ -37,6 +37,7 @@ fn pf(num: u32) -> State {
         num_vfs: num,
         drivers_autoprobe: true,
         vfs: (0..num).map(vf).collect(),
+        pf_up: true,
         ..State::default()
     }
 }
@@ -271,5 +272,23 @@ fn a_vf_change_is_sent_one_setting_at_a_time_with_its_way_back() {
     assert_eq!(
         plan::split_like(&c.vf_changes[0], c.vf_undo[0].as_ref()),
         [None]
+    );
+}
+
+#[test]
+fn a_pf_that_is_down_is_warned_about() {
+    let mut down = pf(0);
+    down.pf_up = false;
+    let c = plan_for(&down, json!({"device": "enp1s0", "num_vfs": 2})).unwrap();
+    assert!(
+        c.warnings()[0].starts_with("enp1s0 is down"),
+        "{:?}",
+        c.warnings()
+    );
+    assert!(
+        plan_for(&pf(0), json!({"device": "enp1s0", "num_vfs": 2}))
+            .unwrap()
+            .warnings()
+            .is_empty()
     );
 }
