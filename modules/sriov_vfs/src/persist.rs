@@ -24,8 +24,10 @@ pub fn render_netplan(pf: &str, num_vfs: u32) -> String {
 }
 
 /// `ip link set ... vf N` arguments for the settings a task names.
-fn ip_vf_args(v: &VfParams) -> String {
-    let mut a = vec![format!("vf {}", v.id)];
+/// `ip link set`'s arguments for the settings a VF lists; None when it
+/// lists only its id (an `ip link set ... vf N` without settings fails).
+fn ip_vf_args(v: &VfParams) -> Option<String> {
+    let mut a = vec![];
     if let Some(m) = &v.mac {
         a.push(format!("mac {}", m.to_ascii_lowercase()));
     }
@@ -53,7 +55,7 @@ fn ip_vf_args(v: &VfParams) -> String {
     if let Some(r) = v.max_tx_rate {
         a.push(format!("max_tx_rate {r}"));
     }
-    a.join(" ")
+    (!a.is_empty()).then(|| format!("vf {} {}", v.id, a.join(" ")))
 }
 
 /// Rules for the PF's netdev (matched by the PF's PCI address, whatever
@@ -66,11 +68,10 @@ pub fn render_udev(pf: &str, pci: &str, num_vfs: u32, autoprobe: bool, vfs: &[Vf
          {head}, ATTR{{device/sriov_drivers_autoprobe}}=\"{}\", ATTR{{device/sriov_numvfs}}=\"{num_vfs}\"\n",
         u8::from(autoprobe)
     );
-    for v in vfs.iter().filter(|v| v.id < num_vfs) {
+    for args in vfs.iter().filter(|v| v.id < num_vfs).filter_map(ip_vf_args) {
         out += &format!(
             // `$$`: a `$` for the shell, not a udev substitution.
-            "{head}, RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/{pci}/net) {}'\"\n",
-            ip_vf_args(v)
+            "{head}, RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/{pci}/net) {args}'\"\n"
         );
     }
     out
@@ -126,6 +127,11 @@ mod tests {
             VfParams {
                 id: 9,
                 trust: Some(true),
+                ..VfParams::default()
+            },
+            // Listed with no settings: no rule line.
+            VfParams {
+                id: 1,
                 ..VfParams::default()
             },
         ];
