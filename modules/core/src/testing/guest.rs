@@ -26,6 +26,16 @@ pub fn sibling_binary(name: &str) -> String {
     path.display().to_string()
 }
 
+/// The longest one command in the guest may take, in seconds
+/// (`KVMNET_GUEST_COMMAND_TIMEOUT`, default 300): far above the slowest
+/// step seen under TCG (a bond made anew with `netplan apply`, ~40 s).
+pub fn command_timeout() -> u64 {
+    std::env::var("KVMNET_GUEST_COMMAND_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
+}
+
 /// The binaries already copied into the guest by this test process.
 static COPIED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -106,6 +116,13 @@ impl Guest {
             "LogLevel=ERROR",
             "-o",
             "ConnectTimeout=30",
+            // A guest that froze (or a kernel stuck in a driver) must fail
+            // the test, not hold CI until its deadline: the connection is
+            // given up after a minute without an answer.
+            "-o",
+            "ServerAliveInterval=10",
+            "-o",
+            "ServerAliveCountMax=6",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -118,13 +135,50 @@ impl Guest {
             .unwrap_or_else(|e| panic!("guest: {cmd}: {e}"))
     }
 
+    /// Run `cmd` in the guest, bounded by [`command_timeout`]: a command
+    /// that hangs there (a driver, a daemon that stopped answering) panics
+    /// with the guest's console and processes instead of hanging the test.
     pub fn ssh_output(&self, cmd: &str) -> std::process::Output {
-        Command::new("ssh")
+        let limit = command_timeout();
+        let out = Command::new("timeout")
+            .args(["-k", "10", &limit.to_string(), "ssh"])
             .args(self.ssh_opts("-p"))
             .arg("root@127.0.0.1")
             .arg(cmd)
             .output()
-            .unwrap()
+            .unwrap();
+        // timeout(1) answers 124 when it had to stop the command, 137
+        // when the command then had to be killed.
+        if matches!(out.status.code(), Some(124 | 137)) {
+            panic!(
+                "guest: no answer within {limit} s to: {cmd}\n{}",
+                self.post_mortem()
+            );
+        }
+        out
+    }
+
+    /// What the guest was doing, for a command that did not come back:
+    /// the end of its serial console and, when SSH still answers, the
+    /// processes in uninterruptible sleep or older than a few seconds.
+    fn post_mortem(&self) -> String {
+        let console = std::env::var("KVMNET_GUEST_RUN")
+            .ok()
+            .and_then(|run| std::fs::read_to_string(format!("{run}/console.log")).ok())
+            .map(|log| {
+                let lines: Vec<&str> = log.lines().collect();
+                lines[lines.len().saturating_sub(30)..].join("\n")
+            })
+            .unwrap_or_else(|| "(no console log: KVMNET_GUEST_RUN unset)".into());
+        let ps = Command::new("timeout")
+            .args(["-k", "5", "20", "ssh"])
+            .args(self.ssh_opts("-p"))
+            .arg("root@127.0.0.1")
+            .arg("ps -eo pid,stat,etimes,wchan:24,args --sort=-etimes | awk 'NR==1 || $2 ~ /D/ || ($3 < 600 && $3 > 5)' | head -40")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        format!("--- guest console (last lines):\n{console}\n--- guest processes:\n{ps}")
     }
 
     pub fn try_ssh(&self, cmd: &str) -> Result<String, String> {
