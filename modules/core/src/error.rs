@@ -15,6 +15,11 @@ pub enum ErrorKind {
     InvalidArgument,
     /// Something the task refers to does not exist (a device, a network).
     NotFound,
+    /// Something the task needs that an earlier task of a play makes (the
+    /// NAT network a port forward goes into). A failure in a real run; in
+    /// check mode, where that earlier task only predicted it, the run
+    /// reports a change it cannot detail instead of failing the dry run.
+    NotYet,
     /// The request is valid but this host or backend cannot do it, or it
     /// needs a disruptive step the task did not allow.
     Unsupported,
@@ -47,6 +52,9 @@ impl Error {
     }
     pub fn not_found(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, msg)
+    }
+    pub fn not_yet(msg: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotYet, msg)
     }
     pub fn unsupported(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, msg)

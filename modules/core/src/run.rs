@@ -13,7 +13,7 @@
 
 use crate::args::{self, AnsibleFlags};
 use crate::doc::{self, ModuleDoc};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -130,9 +130,27 @@ fn failure(e: &Error) -> Value {
 
 fn run_inner<M: Module>(text: &str) -> Result<Value> {
     let (flags, params) = parse_args::<M>(text)?;
-    let host = M::connect(&params)?;
-    let current = M::observe(&host, &params)?;
-    let mut desired = M::desired(&host, &params, &current)?;
+    // Read-only so far: connect, observe, desired. What they find missing
+    // that an earlier task of the play makes (NotYet) fails a real run; a
+    // dry run, where that task only predicted it, reports a change.
+    let read = || -> Result<_> {
+        let host = M::connect(&params)?;
+        let current = M::observe(&host, &params)?;
+        let desired = M::desired(&host, &params, &current)?;
+        Ok((host, current, desired))
+    };
+    let (host, current, mut desired) = match read() {
+        Err(e) if e.kind == ErrorKind::NotYet && flags.check_mode => {
+            return Ok(json!({
+                "changed": true,
+                "warnings": [format!(
+                    "{}: check mode assumes an earlier task makes it, so this task's changes cannot be shown",
+                    e.msg
+                )],
+            }));
+        }
+        other => other?,
+    };
     let plan = M::plan(&params, &current, &desired)?;
     let changed = !plan.is_empty();
 

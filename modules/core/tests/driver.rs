@@ -60,7 +60,14 @@ impl Module for FileLine {
     fn observe(host: &PathBuf, _: &Params) -> Result<String> {
         Ok(std::fs::read_to_string(host).unwrap_or_default())
     }
-    fn desired(_: &PathBuf, p: &Params, _: &String) -> Result<String> {
+    fn desired(host: &PathBuf, p: &Params, _: &String) -> Result<String> {
+        // A directory an earlier task of a play would make.
+        if !host.parent().is_some_and(|d| d.is_dir()) {
+            return Err(Error::not_yet(format!(
+                "{} has no directory",
+                host.display()
+            )));
+        }
         if p.line.contains('\n') {
             return Err(Error::invalid("line: one line only"));
         }
@@ -163,4 +170,25 @@ fn bad_input_is_a_failure_object_and_touches_nothing() {
     assert!(!path.exists());
     let out = kvmnet_core::run::run::<FileLine>("not json");
     assert!(out["msg"].as_str().unwrap().contains("not valid JSON"));
+}
+
+#[test]
+fn what_an_earlier_task_makes_is_assumed_in_check_mode_only() {
+    let path = std::env::temp_dir()
+        .join(format!("kvmnet-driver-later-{}", std::process::id()))
+        .join("file");
+    let out = run(
+        json!({"path": path, "line": "new", "_ansible_check_mode": true, "_ansible_diff": true}),
+    );
+    assert_eq!(out["changed"], json!(true), "{out}");
+    assert!(out.get("failed").is_none(), "{out}");
+    let warning = out["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("has no directory: check mode assumes an earlier task makes it"),
+        "{warning}"
+    );
+    let out = run(json!({"path": path, "line": "new"}));
+    assert_eq!(out["failed"], json!(true), "{out}");
+    assert_eq!(out["error_kind"], json!("NotYet"));
+    assert!(!path.exists());
 }

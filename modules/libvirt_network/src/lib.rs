@@ -54,7 +54,7 @@ fn check_devices(def: &NetworkDef, current: &NetState) -> Result<()> {
     if let Some(f) = &def.forward {
         for dev in f.interfaces.iter().chain(f.pf.iter()) {
             if !kvmnet_core::netdev_exists(dev) {
-                return Err(Error::not_found(format!(
+                return Err(Error::not_yet(format!(
                     "forward: the host interface {dev} does not exist on this host"
                 )));
             }
@@ -63,7 +63,7 @@ fn check_devices(def: &NetworkDef, current: &NetState) -> Result<()> {
             && let Some(name) = def.bridge.as_ref().and_then(|b| b.name.as_ref())
             && !kvmnet_core::is_bridge(name)
         {
-            return Err(Error::not_found(format!(
+            return Err(Error::not_yet(format!(
                 "bridge.name: {name} is not an existing bridge on this host (forward.mode=bridge uses a host bridge, e.g. one made with netplan_bridge)"
             )));
         }

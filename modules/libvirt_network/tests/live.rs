@@ -450,9 +450,31 @@ fn bad_input_is_refused_and_changes_nothing() {
             "value of state must be one of: present, absent, got: running",
         ),
     ];
-    // The same refusals in check mode.
+    // The same refusals in check mode, but for a missing host device an
+    // earlier task of the play would make (a VLAN, a bridge): a dry run
+    // assumes it, predicts a change with a warning, and changes nothing.
+    let later = ["does not exist", "not an existing bridge"];
+    for (args, expect) in cases
+        .iter()
+        .filter(|(_, m)| later.iter().any(|l| m.contains(l)))
+    {
+        let mut args = args.clone();
+        args["_ansible_check_mode"] = json!(true);
+        let before = sb.snapshot();
+        let v = sb.module(args);
+        assert_eq!(v["changed"], json!(true), "{v}");
+        assert!(v.get("failed").is_none(), "{v}");
+        let warning = v["warnings"][0].as_str().unwrap();
+        assert!(
+            warning.contains(expect)
+                && warning.contains("check mode assumes an earlier task makes it"),
+            "{warning}"
+        );
+        assert_same(&before, &sb.snapshot(), "a dry run changed the host");
+    }
     let checked: Vec<_> = cases
         .iter()
+        .filter(|(_, m)| !later.iter().any(|l| m.contains(l)))
         .map(|(a, m)| {
             let mut a = a.clone();
             a["_ansible_check_mode"] = json!(true);

@@ -200,9 +200,9 @@ pub fn forward(lv: &Libvirt, p: &Params, listings: &Listings) -> Result<Forward>
     let net = &task.network;
     let info = lv
         .network(net)?
-        .ok_or_else(|| Error::not_found(format!("network {net} does not exist")))?;
+        .ok_or_else(|| Error::not_yet(format!("network {net} does not exist")))?;
     let xml = info.live_xml.ok_or_else(|| {
-        Error::invalid(format!(
+        Error::not_yet(format!(
             "network {net} is not active: start it first (the forward's rules go next to libvirt's, which exist only while it runs)"
         ))
     })?;

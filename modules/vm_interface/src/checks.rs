@@ -108,7 +108,7 @@ fn vf_address(pf: &str, vf: u32) -> Result<String> {
     }
     let link = std::fs::read_link(dev.join(format!("virtfn{vf}"))).map_err(|_| {
         let total = std::fs::read_to_string(dev.join("sriov_numvfs")).unwrap_or_default();
-        Error::not_found(format!(
+        Error::not_yet(format!(
             "source.vf: {pf} has no virtual function {vf} ({} enabled; sriov_vfs enables them)",
             total.trim().parse::<u32>().unwrap_or(0)
         ))
@@ -230,17 +230,17 @@ pub fn check_references(lv: &Libvirt, src: &Source) -> Result<()> {
     let local = kvmnet_core::libvirt::is_local(&lv.uri);
     match src {
         Source::Network { network, .. } if !lv.network_exists(network)? => {
-            return Err(Error::not_found(format!(
+            return Err(Error::not_yet(format!(
                 "source.network: libvirt has no network {network}"
             )));
         }
         Source::Bridge { bridge } if local && !kvmnet_core::is_bridge(bridge) => {
-            return Err(Error::not_found(format!(
+            return Err(Error::not_yet(format!(
                 "source.bridge: {bridge} is not a bridge on this host (make it with netplan_bridge)"
             )));
         }
         Source::Direct { dev, .. } if local && !kvmnet_core::netdev_exists(dev) => {
-            return Err(Error::not_found(format!(
+            return Err(Error::not_yet(format!(
                 "source.dev: {dev} is not a network interface on this host"
             )));
         }
