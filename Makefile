@@ -2,13 +2,22 @@
 #   make demo   install what is missing, build, start the sandbox host and
 #               run playbooks/demo.yml against it twice
 #   make test   every test (what CI runs)
-.PHONY: demo test setup build collection docs sandbox-up sandbox-down bench clean
+.PHONY: demo test molecule lint setup build collection docs sandbox-up sandbox-down bench clean
 
 demo: setup collection sandbox-up
 	scripts/demo.sh
 
 test:
 	tests/run-all.sh
+
+# The Molecule scenarios (molecule/README.md): all, or the ones named,
+#   make molecule SCENARIO="vlan-bridges sriov"
+# Create brings up the sandbox host or the guest VM as a scenario needs.
+molecule: setup collection
+	tests/ansible/test-molecule.sh $(SCENARIO)
+
+lint: setup collection
+	tests/ansible/lint.sh
 
 setup:
 	scripts/setup-host.sh

@@ -83,3 +83,9 @@ if [ ! -x "$venv/bin/molecule" ]; then
   say "installing molecule into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'molecule>=26,<27'
 fi
+
+# --- ansible-lint (production profile over playbooks/ and molecule/).
+if [ ! -x "$venv/bin/ansible-lint" ]; then
+  say "installing ansible-lint into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-lint>=26,<27'
+fi

@@ -134,6 +134,10 @@ write_args() {
     # ...and an igb (SR-IOV, 7 VFs) behind a PCIe root port.
     -device pcie-root-port,id=rp1,chassis=1,slot=1
     -netdev hubport,id=hp3,hubid=3 -device igb,bus=rp1,netdev=hp3,mac=52:54:00:00:02:01,romfile=
+    # Two more virtio NICs at fixed slots (enp0s6, enp0s7), so the
+    # whole-host Molecule scenario has a NIC for every playbook at once.
+    -netdev hubport,id=hp4,hubid=4 -device virtio-net-pci,netdev=hp4,addr=0x6,mac=52:54:00:00:01:03,romfile=
+    -netdev hubport,id=hp5,hubid=5 -device virtio-net-pci,netdev=hp5,addr=0x7,mac=52:54:00:00:01:04,romfile=
   )
   printf '%s\0' "${args[@]}" >"$RUN/qemu.args"
 }
