@@ -212,8 +212,12 @@ fn persisted_by_netplan_or_udev() {
         "netplan file removed"
     );
     g.ssh(&format!("udevadm verify {UDEV}"));
+    // The PF up first, as networkd leaves it on a host: `netplan apply`
+    // above may have left it down, and igb replaces a VF's MAC set while
+    // the VF probes with its PF down (the rule's MAC came back random in
+    // one CI run).
     g.ssh(&format!(
-        "echo 0 > {DEV}/sriov_numvfs; udevadm trigger --action=add --subsystem-match=net --sysname-match=enp1s0; udevadm settle; \
+        "ip link set enp1s0 up; echo 0 > {DEV}/sriov_numvfs; udevadm trigger --action=add --subsystem-match=net --sysname-match=enp1s0; udevadm settle; \
          for i in $(seq 100); do [ $(cat {DEV}/sriov_numvfs) = 2 ] && ip link show enp1s0 | grep -q 52:54:00:5f:01:02 && break; sleep 0.2; done"
     ));
     assert_eq!(num_vfs(&g), "2", "the udev rule made the VFs again");
