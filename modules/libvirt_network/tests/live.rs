@@ -458,19 +458,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         .iter()
         .filter(|(_, m)| later.iter().any(|l| m.contains(l)))
     {
-        let mut args = args.clone();
-        args["_ansible_check_mode"] = json!(true);
-        let before = sb.snapshot();
-        let v = sb.module(args);
-        assert_eq!(v["changed"], json!(true), "{v}");
-        assert!(v.get("failed").is_none(), "{v}");
-        let warning = v["warnings"][0].as_str().unwrap();
-        assert!(
-            warning.contains(expect)
-                && warning.contains("check mode assumes an earlier task makes it"),
-            "{warning}"
-        );
-        assert_same(&before, &sb.snapshot(), "a dry run changed the host");
+        sb.assumed_with(args.clone(), expect, || sb.snapshot());
     }
     let checked: Vec<_> = cases
         .iter()

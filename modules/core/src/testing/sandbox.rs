@@ -179,4 +179,28 @@ impl Sandbox {
         assert_same(&before, &snapshot(), "a refused run changed the host");
         v
     }
+
+    /// In check mode, the task names something an earlier task of a play
+    /// would make (`expect` in the warning): it predicts a change instead
+    /// of failing, and `snapshot` stays as it was.
+    pub fn assumed_with(
+        &self,
+        mut args: Value,
+        expect: &str,
+        snapshot: impl Fn() -> String,
+    ) -> Value {
+        args["_ansible_check_mode"] = json!(true);
+        let before = snapshot();
+        let v = self.module(args);
+        assert_eq!(v["changed"], json!(true), "{v}");
+        assert!(v.get("failed").is_none(), "{v}");
+        let warning = v["warnings"][0].as_str().unwrap_or_default();
+        assert!(
+            warning.contains(expect)
+                && warning.contains("check mode assumes an earlier task makes it"),
+            "{warning}"
+        );
+        assert_same(&before, &snapshot(), "a dry run changed the host");
+        v
+    }
 }
