@@ -10,8 +10,8 @@
 //! networks and the namespace's links as they were), apply, a second run
 //! and a check-mode run that must both be unchanged.
 
-use kvmnet_core::testing::sandbox::{self as rig, Sandbox, sh, virsh};
 use kvmnet_core::testing::configuration_only;
+use kvmnet_core::testing::sandbox::{self as rig, Sandbox, sh, virsh};
 use serde_json::{Value, json};
 use std::path::Path;
 
