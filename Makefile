@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build, start the sandbox host and
 #               run playbooks/demo.yml against it twice
 #   make test   every test (what CI runs)
-.PHONY: demo test molecule lint setup build collection docs sandbox-up sandbox-down bench clean
+.PHONY: demo test molecule lint setup build collection release docs sandbox-up sandbox-down bench clean
 
 demo: setup collection sandbox-up
 	scripts/demo.sh
@@ -27,6 +27,11 @@ build: setup
 
 collection: setup
 	scripts/build-collection.sh
+
+# The Galaxy tarball from a clean tree, every architecture, installed and
+# run by FQCN before it is called done (scripts/release.sh).
+release: setup
+	scripts/release.sh
 
 docs: setup
 	scripts/gen-docs.sh

@@ -14,7 +14,8 @@ command -v hyperfine >/dev/null || {
 tests/rig/sandbox.sh up
 eval "$(tests/rig/sandbox.sh env)"
 bin=$repo/collection/plugins/modules
-[ -x "$bin/libvirt_network" ] || { echo "bench: build the collection first (make collection)" >&2; exit 1; }
+arch=$(uname -m)   # the collection ships <name>_<arch> for each architecture
+[ -x "$bin/libvirt_network_$arch" ] || { echo "bench: build the collection first (make collection)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,14 +28,14 @@ cat >"$work/args.json" <<'JSON'
  "_ansible_check_mode": false, "_ansible_diff": true}
 JSON
 in_ns() { ip netns exec "$KVMNET_NS" env LIBVIRT_DEFAULT_URI="$LIBVIRT_DEFAULT_URI" "$@"; }
-first=$(in_ns "$bin/libvirt_network" "$work/args.json")
+first=$(in_ns "$bin/libvirt_network_$arch" "$work/args.json")
 grep -q '"changed":true' <<<"$first" || { echo "bench: setup run did not create the network: $first" >&2; exit 1; }
-second=$(in_ns "$bin/libvirt_network" "$work/args.json")
+second=$(in_ns "$bin/libvirt_network_$arch" "$work/args.json")
 grep -q '"changed":false' <<<"$second" || { echo "bench: second run is not a no-change run: $second" >&2; exit 1; }
 
 echo "== no-change run vs. a bare libvirt connect (virsh uri), inside the sandbox namespace"
 in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "libvirt_network (no change)" "$bin/libvirt_network $work/args.json" \
+  -n "libvirt_network (no change)" "$bin/libvirt_network_$arch $work/args.json" \
   -n "virsh uri (connect only)" "virsh -q uri"
 
 echo
@@ -47,9 +48,9 @@ cat >"$work/bridge.json" <<JSON
 {"name": "br0", "interfaces": ["eth0"], "addresses": ["192.168.1.10/24"], "root_dir": "$root",
  "routes": [{"to": "default", "via": "192.168.1.1"}], "parameters": {"stp": false, "forward_delay": 0}}
 JSON
-"$bin/netplan_bridge" "$work/bridge.json" | grep -q '"changed":true' || { echo "bench: netplan_bridge setup run failed" >&2; exit 1; }
-"$bin/netplan_bridge" "$work/bridge.json" | grep -q '"changed":false' || { echo "bench: netplan_bridge second run changed" >&2; exit 1; }
-hyperfine -N --warmup 5 --runs 200 -n "netplan_bridge (no change)" "$bin/netplan_bridge $work/bridge.json"
+"$bin/netplan_bridge_$arch" "$work/bridge.json" | grep -q '"changed":true' || { echo "bench: netplan_bridge setup run failed" >&2; exit 1; }
+"$bin/netplan_bridge_$arch" "$work/bridge.json" | grep -q '"changed":false' || { echo "bench: netplan_bridge second run changed" >&2; exit 1; }
+hyperfine -N --warmup 5 --runs 200 -n "netplan_bridge (no change)" "$bin/netplan_bridge_$arch $work/bridge.json"
 
 echo
 echo "== netplan_bond no-change run (root_dir, the same configuration plus the bridge's file)"
@@ -57,9 +58,9 @@ cat >"$work/bond.json" <<JSON
 {"name": "bond0", "interfaces": ["eth1", "eth2"], "root_dir": "$root",
  "parameters": {"mode": "802.3ad", "lacp_rate": "fast", "mii_monitor_interval": 100, "transmit_hash_policy": "layer3+4"}}
 JSON
-"$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":true' || { echo "bench: netplan_bond setup run failed" >&2; exit 1; }
-"$bin/netplan_bond" "$work/bond.json" | grep -q '"changed":false' || { echo "bench: netplan_bond second run changed" >&2; exit 1; }
-hyperfine -N --warmup 5 --runs 200 -n "netplan_bond (no change)" "$bin/netplan_bond $work/bond.json"
+"$bin/netplan_bond_$arch" "$work/bond.json" | grep -q '"changed":true' || { echo "bench: netplan_bond setup run failed" >&2; exit 1; }
+"$bin/netplan_bond_$arch" "$work/bond.json" | grep -q '"changed":false' || { echo "bench: netplan_bond second run changed" >&2; exit 1; }
+hyperfine -N --warmup 5 --runs 200 -n "netplan_bond (no change)" "$bin/netplan_bond_$arch $work/bond.json"
 
 echo
 echo "== vm_interface no-change run (a bridge NIC of a running firmware guest: live and persistent XML read and compared)"
@@ -69,28 +70,28 @@ virsh -q destroy bench-vm >/dev/null 2>&1 || true
 virsh -q undefine bench-vm >/dev/null 2>&1 || true
 virsh -q define "$work/vm.xml" >/dev/null && virsh -q start bench-vm >/dev/null
 echo '{"domain": "bench-vm", "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:be:00:01"}' >"$work/vm.json"
-in_ns "$bin/vm_interface" "$work/vm.json" | grep -q '"changed":true' || { echo "bench: vm_interface setup run failed" >&2; exit 1; }
-in_ns "$bin/vm_interface" "$work/vm.json" | grep -q '"changed":false' || { echo "bench: vm_interface second run changed" >&2; exit 1; }
+in_ns "$bin/vm_interface_$arch" "$work/vm.json" | grep -q '"changed":true' || { echo "bench: vm_interface setup run failed" >&2; exit 1; }
+in_ns "$bin/vm_interface_$arch" "$work/vm.json" | grep -q '"changed":false' || { echo "bench: vm_interface second run changed" >&2; exit 1; }
 in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "vm_interface (no change)" "$bin/vm_interface $work/vm.json" \
+  -n "vm_interface (no change)" "$bin/vm_interface_$arch $work/vm.json" \
   -n "virsh domiflist (connect + one domain's XML)" "virsh -q domiflist bench-vm"
 virsh -q destroy bench-vm >/dev/null; virsh -q undefine bench-vm >/dev/null
 
 echo
 echo "== nat_forward no-change run (libvirt network read, firewall detected, iptables + nft listed, hook state read)"
 echo '{"name": "bench-fwd", "network": "bench-net", "dest": "10.66.0.10", "host_port": 8080, "dest_port": 80}' >"$work/fwd.json"
-in_ns "$bin/nat_forward" "$work/fwd.json" | grep -q '"changed":true' || { echo "bench: nat_forward setup run failed" >&2; exit 1; }
-in_ns "$bin/nat_forward" "$work/fwd.json" | grep -q '"changed":false' || { echo "bench: nat_forward second run changed" >&2; exit 1; }
+in_ns "$bin/nat_forward_$arch" "$work/fwd.json" | grep -q '"changed":true' || { echo "bench: nat_forward setup run failed" >&2; exit 1; }
+in_ns "$bin/nat_forward_$arch" "$work/fwd.json" | grep -q '"changed":false' || { echo "bench: nat_forward second run changed" >&2; exit 1; }
 in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "nat_forward (no change)" "$bin/nat_forward $work/fwd.json" \
+  -n "nat_forward (no change)" "$bin/nat_forward_$arch $work/fwd.json" \
   -n "iptables -S -t nat (one listing)" "iptables -w -S -t nat"
 echo '{"name": "bench-fwd", "state": "absent"}' >"$work/fwd-absent.json"
-in_ns "$bin/nat_forward" "$work/fwd-absent.json" >/dev/null
+in_ns "$bin/nat_forward_$arch" "$work/fwd-absent.json" >/dev/null
 
 echo
 echo "== binaries (stripped, release profile)"
 for f in "$bin"/*; do
-  case $f in *.yml) continue ;; esac
+  case $f in *.py) continue ;; esac
   printf '%-20s %8d bytes  links libvirt: %s\n' "$(basename "$f")" "$(stat -c %s "$f")" \
     "$(ldd "$f" | grep -q libvirt && echo yes || echo no)"
 done

@@ -1,39 +1,47 @@
 #!/usr/bin/env bash
 # Build the kvmnet.network collection tarball into dist/:
-# release binaries -> collection/plugins/modules/<name> (git-ignored copies),
-# sidecar docs regenerated, then `ansible-galaxy collection build`.
+# the module binaries for every architecture (scripts/build-binaries.sh:
+# static musl, or glibc >= 2.17 + libvirt) -> collection/plugins/modules/
+# <name>_<arch> (git-ignored build output), the generated docs, action
+# plugins and routing refreshed, then `ansible-galaxy collection build`.
+# Reports each binary's size and the tarball's, and fails when the tarball
+# outgrows its budget (Galaxy refuses artifacts over 20 MB).
 # Env: KVMNET_VENV (default <repo>/.build/venv, made by scripts/setup-host.sh),
-#      CARGO_TARGET_DIR (default <repo>/target).
+#      KVMNET_ARCHES (scripts/arches.sh), CARGO_TARGET_DIR (default <repo>/target).
 set -euo pipefail
 shopt -s nullglob
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=scripts/arches.sh
+source scripts/arches.sh
 venv=${KVMNET_VENV:-$repo/.build/venv}
 [ -x "$venv/bin/ansible-galaxy" ] ||
   { echo "build-collection: no ansible-galaxy in $venv; run scripts/setup-host.sh" >&2; exit 1; }
 # Keep Ansible's state (tmp, galaxy cache/token) out of the real home.
 export ANSIBLE_HOME=$repo/.build/ansible-home
+# Half of Galaxy's limit: the binaries of both architectures take ~7 MB
+# unpacked; a jump past this means something big slipped in.
+budget=$((10 * 1024 * 1024))
 
-cargo build --release --locked
-bin=${CARGO_TARGET_DIR:-$repo/target}/release
 dest=collection/plugins/modules
 mkdir -p "$dest"
-
 names=()
 for main in modules/*/src/main.rs; do
   names+=("$(basename "$(dirname "$(dirname "$main")")")")
 done
 [ ${#names[@]} -gt 0 ] || { echo "build-collection: no modules found" >&2; exit 1; }
+
+scripts/build-binaries.sh "$dest"
+# A file left over from a module or architecture that is gone is git-ignored
+# and would silently ship: keep only the docs and today's binaries.
+wanted=" "
 for name in "${names[@]}"; do
-  install -m 0755 "$bin/$name" "$dest/$name"
+  wanted+="$name.py "
+  for arch in "${kvmnet_arches[@]}"; do wanted+="${name}_$arch "; done
 done
-# A binary left over from a module that no longer exists is git-ignored and
-# would silently ship: remove anything that is neither a module nor a sidecar.
 for f in "$dest"/*; do
-  n=$(basename "$f")
-  case "$n" in *.yml) continue ;; esac
-  [ -e "modules/$n/src/main.rs" ] || { rm -f "$f"; echo "build-collection: removed stale $f"; }
+  [[ $wanted == *" $(basename "$f") "* ]] || { rm -f "$f"; echo "build-collection: removed stale $f"; }
 done
 
 scripts/gen-docs.sh
@@ -44,14 +52,22 @@ tarball=$(sed -n 's/^Created collection for .* at //p' <<<"$out")
 [ -f "$tarball" ] || { echo "build-collection: no tarball reported by ansible-galaxy" >&2; exit 1; }
 
 # Guard against the manifest pitfall (ANSIBLE.md): extension-less binaries
-# must be in the artifact.
+# must be in the artifact, beside each module's docs and action plugin.
 listing=$(tar -tzf "$tarball")
 for name in "${names[@]}"; do
-  grep -qx "plugins/modules/$name" <<<"$listing" ||
-    { echo "build-collection: plugins/modules/$name missing from $tarball" >&2; exit 1; }
+  for f in "plugins/modules/$name.py" "plugins/action/$name.py" \
+           "${kvmnet_arches[@]/#/plugins/modules/${name}_}"; do
+    grep -qx "$f" <<<"$listing" ||
+      { echo "build-collection: $f missing from $tarball" >&2; exit 1; }
+  done
 done
 
-echo "tarball: ${tarball#"$repo"/} $(stat -c %s "$tarball") bytes"
+size=$(stat -c %s "$tarball")
 for name in "${names[@]}"; do
-  echo "binary:  $name $(stat -c %s "$dest/$name") bytes"
+  for arch in "${kvmnet_arches[@]}"; do
+    printf 'binary:  %-24s %9d bytes\n' "${name}_$arch" "$(stat -c %s "$dest/${name}_$arch")"
+  done
 done
+printf 'tarball: %s %d bytes (budget %d, Galaxy limit 20 MB)\n' "${tarball#"$repo"/}" "$size" "$budget"
+[ "$size" -le "$budget" ] ||
+  { echo "build-collection: $tarball is over its budget of $budget bytes" >&2; exit 1; }

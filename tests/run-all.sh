@@ -29,7 +29,7 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features --locked -q -- -D warnings
 
-# The check first: build-collection.sh regenerates the sidecars.
+# The check first: build-collection.sh regenerates the generated files.
 step "committed module docs up to date, release build, collection tarball"
 scripts/gen-docs.sh --check
 scripts/build-collection.sh

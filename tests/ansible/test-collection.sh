@@ -14,6 +14,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 venv=${KVMNET_VENV:-$repo/.build/venv}
 py=$venv/bin/python
+# shellcheck source=scripts/arches.sh
+source scripts/arches.sh
 export ANSIBLE_HOME=$repo/.build/ansible-home
 # Plain ansible-doc text: top-level options are "- opt" / "= opt" (required).
 export ANSIBLE_NOCOLOR=1
@@ -46,22 +48,26 @@ installed=$tmp/collections/ansible_collections/kvmnet/network
 pass "installed $tarball into a temporary collections path"
 
 for name in "${names[@]}"; do
-  bin=$installed/plugins/modules/$name
-  [[ -f $bin && -x $bin ]] || fail "$bin missing or not executable"
-  cmp -s "$bin" "collection/plugins/modules/$name" ||
-    fail "installed $name differs from collection/plugins/modules/$name"
-  pass "$name: installed binary is executable and identical to the built one"
+  for arch in "${kvmnet_arches[@]}"; do
+    bin=$installed/plugins/modules/${name}_$arch
+    [[ -f $bin && -x $bin ]] || fail "$bin missing or not executable"
+    cmp -s "$bin" "collection/plugins/modules/${name}_$arch" ||
+      fail "installed ${name}_$arch differs from collection/plugins/modules/${name}_$arch"
+  done
+  pass "$name: installed binaries (${kvmnet_arches[*]}) are executable and identical to the built ones"
 
   "$venv/bin/ansible-doc" "kvmnet.network.$name" >"$tmp/doc.txt" 2>"$tmp/doc.err" ||
     { cat "$tmp/doc.err" >&2; fail "ansible-doc kvmnet.network.$name"; }
-  # Every top-level option of the sidecar must show up in ansible-doc.
-  for opt in $("$py" -c 'import sys, yaml
-print(*yaml.safe_load(open(sys.argv[1]))["DOCUMENTATION"]["options"])' "$installed/plugins/modules/$name.yml"); do
+  # Every top-level option of the docs must show up in ansible-doc.
+  for opt in $("$py" -c 'import ast, sys, yaml
+tree = ast.parse(open(sys.argv[1]).read())
+doc = next(n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "DOCUMENTATION")
+print(*yaml.safe_load(doc)["options"])' "$installed/plugins/modules/$name.py"); do
     grep -Eq -- "^[-=] $opt( |\$)" "$tmp/doc.txt" || fail "ansible-doc kvmnet.network.$name does not show option $opt"
   done
-  pass "$name: ansible-doc shows all options of the sidecar"
+  pass "$name: ansible-doc shows all options of its docs"
 done
-# A known option, in case the sidecar itself lost it.
+# A known option, in case the docs themselves lost it.
 "$venv/bin/ansible-doc" kvmnet.network.libvirt_network | grep -q allow_restart ||
   fail "ansible-doc kvmnet.network.libvirt_network does not mention allow_restart"
 pass "libvirt_network: ansible-doc mentions allow_restart"
@@ -96,4 +102,92 @@ done
 for name in "${names[@]}"; do
   pass "$name: FQCN kvmnet.network.$name runs the binary and rejects bogus_option (normal and check mode)"
 done
+
+# The action plugin picks the binary for the target's architecture: from the
+# gathered facts when there are some, else from `uname -s -m` on the target.
+# A target shell whose `uname` answers armv7l stands in for a host we ship
+# no binary for (everything else about the connection is real).
+shipped=$(printf '%s\n' "${kvmnet_arches[@]}" | sort | paste -sd, | sed 's/,/, /g')
+mkdir -p "$tmp/armv7l/bin"
+printf '#!/bin/sh\necho Linux armv7l\n' >"$tmp/armv7l/bin/uname"
+printf '#!/bin/sh\nPATH=%s:$PATH exec /bin/sh "$@"\n' "$tmp/armv7l/bin" >"$tmp/armv7l/shell"
+chmod +x "$tmp/armv7l/bin/uname" "$tmp/armv7l/shell"
+cat >"$tmp/arch.yml" <<YAML
+- name: A host we ship no binary for gets a clear error
+  hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_shell_executable: $tmp/armv7l/shell
+  tasks:
+    - name: netplan_bond on an armv7l host (check_mode={{ item }})
+      kvmnet.network.netplan_bond:
+        name: bond0
+      check_mode: "{{ item }}"
+      loop: [false, true]
+      register: r
+      ignore_errors: true
+    - name: It failed naming the host's architecture and what ships
+      ansible.builtin.assert:
+        that:
+          - r.results | map(attribute='failed') | list == [true, true]
+          - r.results | map(attribute='changed') | list == [false, false]
+          - "'kvmnet.network.netplan_bond has no binary for this host, which is Linux armv7l' in r.results[0].msg"
+          - "'ships it for Linux $shipped' in r.results[0].msg"
+        fail_msg: "unexpected result: {{ r }}"
+
+- name: Gathered facts name the architecture (uname is not asked)
+  hosts: localhost
+  gather_facts: true
+  gather_subset: ["!all"]
+  vars:
+    ansible_shell_executable: $tmp/armv7l/shell
+  tasks:
+    - name: The binary for the facts' architecture runs
+      kvmnet.network.netplan_bond:
+        bogus_option: 1
+      register: r
+      ignore_errors: true
+    - name: It answered with the module's own message
+      ansible.builtin.assert:
+        that: "'Unsupported parameters for (netplan_bond) module: bogus_option' in r.msg"
+        fail_msg: "unexpected result: {{ r }}"
+
+- name: A module does real work by FQCN (libvirt's test driver, no daemon)
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Define a network, dry run with diff
+      kvmnet.network.libvirt_network:
+        name: t-collection
+        uri: test:///default
+        ips:
+          - address: 10.10.30.1
+            prefix: 24
+      check_mode: true
+      diff: true
+      register: dry
+    - name: Define a network, as an async task
+      kvmnet.network.libvirt_network:
+        name: t-collection
+        uri: test:///default
+        ips:
+          - address: 10.10.30.1
+            prefix: 24
+      async: 60
+      poll: 1
+      register: real
+    - name: Both predicted or made the network, the dry run with its XML
+      ansible.builtin.assert:
+        that:
+          - dry is changed and dry is not failed
+          - "'10.10.30.1' in (dry.diff | string)"
+          - real is changed and real is not failed
+          - real.finished == 1
+        fail_msg: "unexpected: {{ dry }} {{ real }}"
+YAML
+"$venv/bin/ansible-playbook" -i localhost, -c local -e "ansible_python_interpreter=$py" "$tmp/arch.yml" >"$tmp/arch.log" 2>&1 ||
+  { cat "$tmp/arch.log" >&2; fail "ansible-playbook: architecture dispatch"; }
+pass "an armv7l host gets a clear error naming its architecture and the shipped ones (normal and check mode)"
+pass "gathered facts pick the binary without asking uname"
+pass "libvirt_network by FQCN defines a network on libvirt's test driver: check mode + diff, and async"
 echo "test-collection: all checks passed"

@@ -8,7 +8,7 @@
 //!   JSON Schema (Ansible's own coercions and wording);
 //! - [`run`] drives observe → desired → plan → (check mode stops) → apply
 //!   → observe → verify, and prints the one JSON result;
-//! - [`doc`] prints the Ansible sidecar docs from the same schema;
+//! - [`doc`] prints the Ansible docs (a doc-only `.py`) from the same schema;
 //! - backends ([`libvirt`], [`xml`], [`cmd`]) are behind Cargo features so a
 //!   binary links only what it talks to.
 

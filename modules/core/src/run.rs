@@ -282,7 +282,7 @@ pub fn main_with<M: Module>(argv: &[String]) -> ! {
         Some("--doc") => {
             print!(
                 "{}",
-                doc::sidecar(
+                doc::python_module(
                     M::NAME,
                     &M::DOC,
                     &Spec::of::<M::Params>(),
