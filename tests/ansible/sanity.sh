@@ -72,9 +72,14 @@ run() {
   tree=$tmp/$v/ansible_collections/kvmnet/network
   mkdir -p "$tree"
   tar -xzf "$tarball" -C "$tree"
-  # Without it, validate-modules crashes on the binaries (ANSIBLE.md).
-  [ -f "$tree/tests/sanity/ignore-$v.txt" ] ||
-    { echo "tests/sanity/ignore-$v.txt is not in $tarball" >"$tmp/$v.log"; return 1; }
+  # validate-modules crashes on a binary file in plugins/modules (a
+  # symlink it leaves alone) unless the ignore file skips it (ANSIBLE.md).
+  if [ ! -f "$tree/tests/sanity/ignore-$v.txt" ] &&
+     [ -n "$(find "$tree/plugins/modules" -maxdepth 1 -type f ! -name '*.py' 2>/dev/null)" ]; then
+    echo "tests/sanity/ignore-$v.txt is not in $tarball, which has module binaries in plugins/modules" >"$tmp/$v.log"
+    date +%s >"$tmp/$v.end"
+    return 1
+  fi
   py=$vv/bin/python
   pyver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   (cd "$tree" &&
