@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build, start the sandbox host and
 #               run playbooks/demo.yml against it twice
 #   make test   every test (what CI runs)
-.PHONY: demo test molecule lint setup build collection release docs sandbox-up sandbox-down bench clean
+.PHONY: demo test molecule lint sanity setup build collection release docs docs-site sandbox-up sandbox-down bench clean
 
 demo: setup collection sandbox-up
 	scripts/demo.sh
@@ -18,6 +18,11 @@ molecule: setup collection
 
 lint: setup collection
 	tests/ansible/lint.sh
+
+# ansible-test sanity on ansible-core 2.19 and 2.21, the changelog, the
+# generated reference pages and the docs site, on the built tarball.
+sanity: setup collection
+	KVMNET_SKIP_BUILD=1 tests/ansible/docs-and-sanity.sh
 
 setup:
 	scripts/setup-host.sh
@@ -35,6 +40,12 @@ release: setup
 
 docs: setup
 	scripts/gen-docs.sh
+	scripts/docs-reference.sh
+
+# The collection's documentation site (antsibull-docs + Sphinx), offline,
+# into .build/docs-site/build/html.
+docs-site: setup collection
+	scripts/docs-site.sh
 
 sandbox-up: setup
 	tests/rig/sandbox.sh up

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Build the kvmnet.network collection tarball into dist/:
 # the module binaries for every architecture (scripts/build-binaries.sh:
-# static musl, or glibc >= 2.17 + libvirt) -> collection/plugins/modules/
-# <name>_<arch> (git-ignored build output), the generated docs, action
-# plugins and routing refreshed, then `ansible-galaxy collection build`.
+# static musl, or glibc >= 2.17 + libvirt) -> collection/binaries/<name>_<arch>,
+# each reached as a module through a relative symlink
+# collection/plugins/modules/<name>_<arch> (both git-ignored build output),
+# the generated docs, action plugins and routing refreshed, then
+# `ansible-galaxy collection build`.
+# Why symlinks: Ansible's module loader follows them (the action plugin runs
+# <name>_<arch> as a module), while ansible-doc's listing, validate-modules
+# and antsibull-docs skip them, so no tool tries to read a binary as docs
+# and sanity needs no ignore lines.
 # Reports each binary's size and the tarball's, and fails when the tarball
 # outgrows its budget (Galaxy refuses artifacts over 20 MB).
 # Env: KVMNET_VENV (default <repo>/.build/venv, made by scripts/setup-host.sh),
@@ -25,22 +31,26 @@ export ANSIBLE_HOME=$repo/.build/ansible-home
 budget=$((10 * 1024 * 1024))
 
 dest=collection/plugins/modules
-mkdir -p "$dest"
+binaries=collection/binaries
+mkdir -p "$dest" "$binaries"
 names=()
 for main in modules/*/src/main.rs; do
   names+=("$(basename "$(dirname "$(dirname "$main")")")")
 done
 [ ${#names[@]} -gt 0 ] || { echo "build-collection: no modules found" >&2; exit 1; }
 
-scripts/build-binaries.sh "$dest"
-# A file left over from a module or architecture that is gone is git-ignored
-# and would silently ship: keep only the docs and today's binaries.
+scripts/build-binaries.sh "$binaries"
 wanted=" "
 for name in "${names[@]}"; do
   wanted+="$name.py "
-  for arch in "${kvmnet_arches[@]}"; do wanted+="${name}_$arch "; done
+  for arch in "${kvmnet_arches[@]}"; do
+    wanted+="${name}_$arch "
+    ln -sfn "../../binaries/${name}_$arch" "$dest/${name}_$arch"
+  done
 done
-for f in "$dest"/*; do
+# A file left over from a module or architecture that is gone is git-ignored
+# and would silently ship: keep only the docs and today's binaries.
+for f in "$dest"/* "$binaries"/*; do
   [[ $wanted == *" $(basename "$f") "* ]] || { rm -f "$f"; echo "build-collection: removed stale $f"; }
 done
 
@@ -56,7 +66,7 @@ tarball=$(sed -n 's/^Created collection for .* at //p' <<<"$out")
 listing=$(tar -tzf "$tarball")
 for name in "${names[@]}"; do
   for f in "plugins/modules/$name.py" "plugins/action/$name.py" \
-           "${kvmnet_arches[@]/#/plugins/modules/${name}_}"; do
+           "${kvmnet_arches[@]/#/plugins/modules/${name}_}" "${kvmnet_arches[@]/#/binaries/${name}_}"; do
     grep -qx "$f" <<<"$listing" ||
       { echo "build-collection: $f missing from $tarball" >&2; exit 1; }
   done
@@ -65,7 +75,7 @@ done
 size=$(stat -c %s "$tarball")
 for name in "${names[@]}"; do
   for arch in "${kvmnet_arches[@]}"; do
-    printf 'binary:  %-24s %9d bytes\n' "${name}_$arch" "$(stat -c %s "$dest/${name}_$arch")"
+    printf 'binary:  %-24s %9d bytes\n' "${name}_$arch" "$(stat -c %s "$binaries/${name}_$arch")"
   done
 done
 printf 'tarball: %s %d bytes (budget %d, Galaxy limit 20 MB)\n' "${tarball#"$repo"/}" "$size" "$budget"

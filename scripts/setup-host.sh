@@ -19,8 +19,12 @@ pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       gcc libc6-dev   # the static init of tests/rig/os-guest
       python3 busybox) # nat_forward tests: a tiny web server, its client, a DHCP client
 missing=()
+# This machine's own architecture: setup-cross.sh adds arm64 packages beside
+# some of these (libvirt-dev:arm64), which dpkg-query lists too.
+native=$(dpkg --print-architecture)
 for p in "${pkgs[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" = "ii " ] || missing+=("$p")
+  dpkg-query -W -f='${Architecture} ${db:Status-Abbrev}\n' "$p" 2>/dev/null |
+    grep -Eq "^($native|all) ii " || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "install packages"
@@ -89,3 +93,10 @@ if [ ! -x "$venv/bin/ansible-lint" ]; then
   say "installing ansible-lint into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-lint>=26,<27'
 fi
+
+# --- Cross builds (every module for x86_64 and aarch64: rustup targets,
+# zig + cargo-zigbuild, arm64 libvirt-dev, qemu-user) and the release tools
+# (ansible-core 2.19 beside 2.21 for sanity, antsibull changelog and docs).
+# Both need the venv above; both are silent when all is in place.
+KVMNET_VENV=$venv "$repo/scripts/setup-cross.sh"
+KVMNET_VENV=$venv "$repo/scripts/setup-release-tools.sh"

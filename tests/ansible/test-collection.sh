@@ -49,12 +49,15 @@ pass "installed $tarball into a temporary collections path"
 
 for name in "${names[@]}"; do
   for arch in "${kvmnet_arches[@]}"; do
-    bin=$installed/plugins/modules/${name}_$arch
-    [[ -f $bin && -x $bin ]] || fail "$bin missing or not executable"
-    cmp -s "$bin" "collection/plugins/modules/${name}_$arch" ||
-      fail "installed ${name}_$arch differs from collection/plugins/modules/${name}_$arch"
+    # The module is a relative symlink into binaries/ (build-collection.sh).
+    link=$installed/plugins/modules/${name}_$arch
+    [ "$(readlink "$link")" = "../../binaries/${name}_$arch" ] ||
+      fail "$link is not the symlink ../../binaries/${name}_$arch"
+    [[ -f $link && -x $link ]] || fail "$link does not lead to an executable file"
+    cmp -s "$link" "collection/binaries/${name}_$arch" ||
+      fail "installed ${name}_$arch differs from collection/binaries/${name}_$arch"
   done
-  pass "$name: installed binaries (${kvmnet_arches[*]}) are executable and identical to the built ones"
+  pass "$name: installed binaries (${kvmnet_arches[*]}) are executable, linked as modules, identical to the built ones"
 
   "$venv/bin/ansible-doc" "kvmnet.network.$name" >"$tmp/doc.txt" 2>"$tmp/doc.err" ||
     { cat "$tmp/doc.err" >&2; fail "ansible-doc kvmnet.network.$name"; }

@@ -14,9 +14,17 @@ module: libvirt_network
 short_description: Manage a libvirt virtual network by typed options
 version_added: "0.1.0"
 description:
-  - "Manage one libvirt virtual network by typed options: NAT, routed, open, isolated, a host bridge, macvtap pools, SR-IOV hostdev pools; DHCP, DNS, port groups and static routes."
-  - "The task describes the whole network: options left out are removed from it, except what libvirt chooses by itself (UUID, bridge name, MAC address), which is kept."
-  - Changes libvirt can make to a running network (DHCP hosts and ranges, DNS hosts, SRV and TXT records, port groups, forward interfaces) are applied live and to the definition. Any other change to a running network needs it restarted, which is refused unless O(allow_restart=true); after a restart, running guests' NICs on the network are plugged back into it.
+  - >-
+    Manage one libvirt virtual network by typed options: NAT, routed, open, isolated, a host bridge, macvtap pools,
+    SR-IOV hostdev pools; DHCP, DNS, port groups and static routes.
+  - >-
+    The task describes the whole network: options left out are removed from it, except what libvirt chooses by itself
+    (UUID, bridge name, MAC address), which is kept.
+  - >-
+    Changes libvirt can make to a running network (DHCP hosts and ranges, DNS hosts, SRV and TXT records, port groups,
+    forward interfaces) are applied live and to the definition. Any other change to a running network needs it
+    restarted, which is refused unless O(allow_restart=true); after a restart, running guests' NICs on the network are
+    plugged back into it.
   - Networks other than O(name) are never touched.
 author:
   - kvmnet developers (@kvmnet)
@@ -121,7 +129,9 @@ options:
             type: bool
       interfaces:
         description:
-          - Host interfaces of a macvtap pool (bridge, private, vepa, passthrough), or those a nat/route network may use.
+          - >-
+            Host interfaces of a macvtap pool (bridge, private, vepa, passthrough), or those a nat/route network may
+            use.
         type: list
         elements: str
       pf:
@@ -139,7 +149,9 @@ options:
         type: bool
   bridge:
     description:
-      - The Linux bridge libvirt creates for the network (not for macvtap or hostdev pools). For O(forward.mode=bridge), the existing host bridge to use.
+      - >-
+        The Linux bridge libvirt creates for the network (not for macvtap or hostdev pools). For
+        O(forward.mode=bridge), the existing host bridge to use.
     type: dict
     suboptions:
       name:
@@ -281,7 +293,9 @@ options:
             type: str
           domain:
             description:
-              - Only for this domain. With no O(dns.forwarders[].addr), the domain is answered locally and never forwarded.
+              - >-
+                Only for this domain. With no O(dns.forwarders[].addr), the domain is answered locally and never
+                forwarded.
             type: str
       hosts:
         description:
@@ -470,7 +484,9 @@ options:
     default: []
   allow_restart:
     description:
-      - Allow stopping and starting a running network when a change needs it. Running guests' NICs are plugged back in afterwards.
+      - >-
+        Allow stopping and starting a running network when a change needs it. Running guests' NICs are plugged back in
+        afterwards.
     type: bool
     default: false
 attributes:
@@ -485,9 +501,15 @@ attributes:
     support: N/A
     platforms: posix
 notes:
-  - "Compares with the network's persistent definition semantically: what libvirt fills in (UUID, bridge name, MAC, defaults) is not a difference."
-  - A restart re-plugs the taps of running guests into the network's bridge, but libvirt's own count of the network's connections starts again from zero.
-  - Refuses to redefine a network that has settings kvmnet does not model (for example <metadata> or dnsmasq options), rather than drop them.
+  - >-
+    Compares with the network's persistent definition semantically: what libvirt fills in (UUID, bridge name, MAC,
+    defaults) is not a difference.
+  - >-
+    A restart re-plugs the taps of running guests into the network's bridge, but libvirt's own count of the network's
+    connections starts again from zero.
+  - >-
+    Refuses to redefine a network that has settings kvmnet does not model (for example <metadata> or dnsmasq options),
+    rather than drop them.
 """
 
 EXAMPLES = r"""
@@ -579,7 +601,9 @@ EXAMPLES = r"""
 RETURN = r"""
 network:
   description:
-    - "The network after the task (in check mode: as it would be), in the shape of the module's options, with what libvirt chose filled in."
+    - >-
+      The network after the task (in check mode: as it would be), in the shape of the module's options, with what
+      libvirt chose filled in.
   returned: when O(state=present)
   type: dict
 xml:

@@ -15,8 +15,17 @@ short_description: Forward a host port to a guest on a libvirt NAT network
 version_added: "0.1.0"
 description:
   - Forward a port of the host to a guest behind a libvirt NAT network.
-  - "The forward's rules live in a table of their own (nftables, V(ip kvmnet)) or in the built-in chains (iptables), every rule tagged with a comment naming the forward: the module reads, diffs and changes only its own rules and never touches libvirt's or anyone else's. The one exception is where libvirt's own firewall would reject the forwarded connection: with libvirt's nftables backend an accept in another table does not help, so one tagged accept rule goes at the top of libvirt's V(forward) chain, above its jump to V(guest_input) (where libvirt rejects, and re-adds its rules on every restart); with the iptables backend one tagged accept goes into V(FORWARD) above the jump to V(LIBVIRT_FWI)."
-  - "Only connections to the host's own addresses are forwarded (or to O(host_address)): traffic passing through the host to other machines on the same port is left alone."
+  - >-
+    The forward's rules live in a table of their own (nftables, V(ip kvmnet)) or in the built-in chains (iptables),
+    every rule tagged with a comment naming the forward: the module reads, diffs and changes only its own rules and
+    never touches libvirt's or anyone else's. The one exception is where libvirt's own firewall would reject the
+    forwarded connection: with libvirt's nftables backend an accept in another table does not help, so one tagged
+    accept rule goes at the top of libvirt's V(forward) chain, above its jump to V(guest_input) (where libvirt rejects,
+    and re-adds its rules on every restart); with the iptables backend one tagged accept goes into V(FORWARD) above the
+    jump to V(LIBVIRT_FWI).
+  - >-
+    Only connections to the host's own addresses are forwarded (or to O(host_address)): traffic passing through the
+    host to other machines on the same port is left alone.
 author:
   - kvmnet developers (@kvmnet)
 requirements:
@@ -25,12 +34,16 @@ requirements:
 options:
   name:
     description:
-      - "The forward's identity: its rules are tagged C(kvmnet:<name>:...). Letters, digits, C(_), C(.) and C(-), up to 32 characters."
+      - >-
+        The forward's identity: its rules are tagged C(kvmnet:<name>:...). Letters, digits, C(_), C(.) and C(-), up to
+        32 characters.
     type: str
     required: true
   state:
     description:
-      - V(present) makes the forward's rules exist as the task says; V(absent) removes every rule tagged with O(name), in both backends, and its persisted copy.
+      - >-
+        V(present) makes the forward's rules exist as the task says; V(absent) removes every rule tagged with O(name),
+        in both backends, and its persisted copy.
     type: str
     choices:
       - present
@@ -54,15 +67,22 @@ options:
     type: str
   domain:
     description:
-      - "The guest by libvirt domain name: its address on O(network) is found through the network's DHCP leases, then the host's ARP table. Give the guest a DHCP reservation (libvirt_network's C(dhcp.hosts)) so the address does not change."
+      - >-
+        The guest by libvirt domain name: its address on O(network) is found through the network's DHCP leases, then
+        the host's ARP table. Give the guest a DHCP reservation (libvirt_network's C(dhcp.hosts)) so the address does
+        not change.
     type: str
   network:
     description:
-      - The libvirt network the guest is on; its bridge and subnet are read from libvirt. Required with O(state=present).
+      - >-
+        The libvirt network the guest is on; its bridge and subnet are read from libvirt. Required with
+        O(state=present).
     type: str
   dest_port:
     description:
-      - "The guest's port. Default: O(host_port). A range is forwarded to the same ports, so with a range this must be left out or equal."
+      - >-
+        The guest's port. Default: O(host_port). A range is forwarded to the same ports, so with a range this must be
+        left out or equal.
     type: str
   in_interface:
     description:
@@ -80,12 +100,16 @@ options:
     default: []
   hairpin:
     description:
-      - Also reach the forward from the host itself and from guests on the same network (the guests' connections are masqueraded, so the reply comes back the way it went).
+      - >-
+        Also reach the forward from the host itself and from guests on the same network (the guests' connections are
+        masqueraded, so the reply comes back the way it went).
     type: bool
     default: false
   backend:
     description:
-      - "Which firewall holds the rules. V(auto) uses the one libvirt uses for O(network): V(nftables) when libvirt's C(libvirt_network) table has the network's rules, V(iptables) when its C(LIBVIRT_FWI) chain does."
+      - >-
+        Which firewall holds the rules. V(auto) uses the one libvirt uses for O(network): V(nftables) when libvirt's
+        C(libvirt_network) table has the network's rules, V(iptables) when its C(LIBVIRT_FWI) chain does.
     type: str
     choices:
       - auto
@@ -94,12 +118,22 @@ options:
     default: auto
   persist:
     description:
-      - "Keep the forward across reboots and anything else that removes its rules (a flushed firewall, libvirt making its table anew): a copy of the resolved forward is saved under C(/etc/libvirt/hooks/kvmnet/forwards) and a libvirt hook (C(network.d) and C(qemu.d)) puts the rules back whenever libvirt starts the network or the guest, creates the guest's port, or reconnects to it after its daemon restarted. (Network and daemon restarts alone do not disturb the rules: see the module's description.) libvirt looks for hooks when its daemon starts: a hook installed for the first time runs after the next restart of libvirtd (or virtnetworkd and virtqemud); the module warns then."
+      - >-
+        Keep the forward across reboots and anything else that removes its rules (a flushed firewall, libvirt making
+        its table anew): a copy of the resolved forward is saved under C(/etc/libvirt/hooks/kvmnet/forwards) and a
+        libvirt hook (C(network.d) and C(qemu.d)) puts the rules back whenever libvirt starts the network or the guest,
+        creates the guest's port, or reconnects to it after its daemon restarted. (Network and daemon restarts alone do
+        not disturb the rules: see the module's description.) libvirt looks for hooks when its daemon starts: a hook
+        installed for the first time runs after the next restart of libvirtd (or virtnetworkd and virtqemud); the
+        module warns then.
     type: bool
     default: false
   ip_forward:
     description:
-      - Make sure the kernel forwards IPv4 (C(net.ipv4.ip_forward=1)) now and after a reboot (C(/etc/sysctl.d/60-kvmnet-ip-forward.conf)). libvirt turns it on when it starts a NAT network; this keeps it on. Never turned off by the module.
+      - >-
+        Make sure the kernel forwards IPv4 (C(net.ipv4.ip_forward=1)) now and after a reboot
+        (C(/etc/sysctl.d/60-kvmnet-ip-forward.conf)). libvirt turns it on when it starts a NAT network; this keeps it
+        on. Never turned off by the module.
     type: bool
     default: false
   root_dir:
@@ -123,9 +157,15 @@ attributes:
     platforms: posix
 notes:
   - "The network must be active: the forward's rules sit next to libvirt's, which exist only while it runs."
-  - With O(domain), the guest's address is looked up when the task runs (and saved for the hook); give the guest a DHCP reservation so it stays the same.
-  - "libvirt runs hooks it found when its daemon started: the first time O(persist=true) installs the hook, restart libvirtd (or virtnetworkd and virtqemud) for it to take effect; the module warns."
-  - A host firewall of your own that drops forwarded traffic (a FORWARD policy of drop, another table's reject) must allow the forward too.
+  - >-
+    With O(domain), the guest's address is looked up when the task runs (and saved for the hook); give the guest a DHCP
+    reservation so it stays the same.
+  - >-
+    libvirt runs hooks it found when its daemon started: the first time O(persist=true) installs the hook, restart
+    libvirtd (or virtnetworkd and virtqemud) for it to take effect; the module warns.
+  - >-
+    A host firewall of your own that drops forwarded traffic (a FORWARD policy of drop, another table's reject) must
+    allow the forward too.
 """
 
 EXAMPLES = r"""
@@ -209,7 +249,9 @@ rules:
   type: list
   elements: str
   sample:
-    - "nft ip kvmnet prerouting: iifname != \"virbr0\" fib daddr type local tcp dport 8080 dnat to 192.168.122.50:80 comment \"kvmnet:web:1c9f3b2a\""
+    - >-
+      nft ip kvmnet prerouting: iifname != "virbr0" fib daddr type local tcp dport 8080 dnat to 192.168.122.50:80
+      comment "kvmnet:web:1c9f3b2a"
 actions:
   description:
     - "The steps taken (in check mode: that would be taken), in order."

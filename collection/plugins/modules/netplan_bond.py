@@ -14,9 +14,20 @@ module: netplan_bond
 short_description: Manage a Linux bond in netplan, every bond parameter, applied, verified and reverted safely
 version_added: "0.1.0"
 description:
-  - "Manage one Linux bond in netplan: its members, every bond parameter netplan knows, addresses, routes and DNS, in a netplan file of its own."
-  - Parameters are checked against the mode and against each other before anything is written (C(lacp_rate) only in V(802.3ad), C(primary) only where a bond has an active member, ARP and MII monitoring not mixed, delays in multiples of the MII interval...). The file is validated with C(netplan generate) and written atomically with mode 0600. With O(apply=true), C(netplan apply) runs only when the file changed or the kernel differs; the bond is then read back over rtnetlink (mode, members, every parameter the task sets, the active member) and, when that fails or the SSH connection Ansible runs over would be cut, the previous file is put back and applied again.
-  - "networkd sets a bond's parameters only when it creates the bond, and the kernel changes a bond's mode only without members: when the running bond's parameters differ from the task, the module deletes the bond first and networkd creates it anew (the actions and diff say so). Members no longer in the task are released from the bond."
+  - >-
+    Manage one Linux bond in netplan: its members, every bond parameter netplan knows, addresses, routes and DNS, in a
+    netplan file of its own.
+  - >-
+    Parameters are checked against the mode and against each other before anything is written (C(lacp_rate) only in
+    V(802.3ad), C(primary) only where a bond has an active member, ARP and MII monitoring not mixed, delays in
+    multiples of the MII interval...). The file is validated with C(netplan generate) and written atomically with mode
+    0600. With O(apply=true), C(netplan apply) runs only when the file changed or the kernel differs; the bond is then
+    read back over rtnetlink (mode, members, every parameter the task sets, the active member) and, when that fails or
+    the SSH connection Ansible runs over would be cut, the previous file is put back and applied again.
+  - >-
+    networkd sets a bond's parameters only when it creates the bond, and the kernel changes a bond's mode only without
+    members: when the running bond's parameters differ from the task, the module deletes the bond first and networkd
+    creates it anew (the actions and diff say so). Members no longer in the task are released from the bond.
 author:
   - kvmnet developers (@kvmnet)
 requirements:
@@ -29,7 +40,9 @@ options:
     required: true
   state:
     description:
-      - V(present) defines the bond; V(absent) removes the module's file and, with O(apply=true), deletes the bond from the kernel (netplan alone leaves it behind), which releases its members.
+      - >-
+        V(present) defines the bond; V(absent) removes the module's file and, with O(apply=true), deletes the bond from
+        the kernel (netplan alone leaves it behind), which releases its members.
     type: str
     choices:
       - present
@@ -43,7 +56,9 @@ options:
     default: []
   addresses:
     description:
-      - Static addresses with prefix, for example V(192.168.1.10/24). For a bond that is a bridge's port (the guide's bonded bridge), leave addresses to the bridge.
+      - >-
+        Static addresses with prefix, for example V(192.168.1.10/24). For a bond that is a bridge's port (the guide's
+        bonded bridge), leave addresses to the bridge.
     type: list
     elements: str
     default: []
@@ -103,7 +118,9 @@ options:
     type: str
   parameters:
     description:
-      - Bond parameters, with netplan's names in snake_case. Times are in milliseconds, except O(parameters.learn_packet_interval) (seconds).
+      - >-
+        Bond parameters, with netplan's names in snake_case. Times are in milliseconds, except
+        O(parameters.learn_packet_interval) (seconds).
     type: dict
     suboptions:
       mode:
@@ -127,7 +144,9 @@ options:
             - Adaptive load balancing, receive too.
       lacp_rate:
         description:
-          - "How often the LACP partner is asked to send LACPDUs: V(slow) every 30 s, V(fast) every second. V(802.3ad) only."
+          - >-
+            How often the LACP partner is asked to send LACPDUs: V(slow) every 30 s, V(fast) every second. V(802.3ad)
+            only.
         type: str
         choices:
           - slow
@@ -164,7 +183,9 @@ options:
         type: bool
       arp_interval:
         description:
-          - Milliseconds between ARP checks; V(0) disables ARP monitoring. Not with MII monitoring, and not in V(802.3ad), V(balance-tlb) or V(balance-alb). Needs O(parameters.arp_ip_targets).
+          - >-
+            Milliseconds between ARP checks; V(0) disables ARP monitoring. Not with MII monitoring, and not in
+            V(802.3ad), V(balance-tlb) or V(balance-alb). Needs O(parameters.arp_ip_targets).
         type: int
       arp_ip_targets:
         description:
@@ -182,7 +203,9 @@ options:
           - all
       arp_all_targets:
         description:
-          - Whether one (V(any)) or every (V(all)) ARP target must answer for a member to be up. Needs O(parameters.arp_interval).
+          - >-
+            Whether one (V(any)) or every (V(all)) ARP target must answer for a member to be up. Needs
+            O(parameters.arp_interval).
         type: str
         choices:
           - any
@@ -193,7 +216,9 @@ options:
         type: int
       down_delay:
         description:
-          - Milliseconds to wait before dropping a member that went down; a multiple of O(parameters.mii_monitor_interval).
+          - >-
+            Milliseconds to wait before dropping a member that went down; a multiple of
+            O(parameters.mii_monitor_interval).
         type: int
       fail_over_mac_policy:
         description:
@@ -209,7 +234,9 @@ options:
         type: int
       packets_per_member:
         description:
-          - "Packets sent through a member before moving to the next, 0 to 65535 (0: a random member). V(balance-rr) only."
+          - >-
+            Packets sent through a member before moving to the next, 0 to 65535 (0: a random member). V(balance-rr)
+            only.
         type: int
       primary_reselect_policy:
         description:
@@ -221,7 +248,9 @@ options:
           - failure
       resend_igmp:
         description:
-          - IGMP membership reports after a failover, 0 to 255. V(balance-rr), V(active-backup), V(balance-tlb) and V(balance-alb) only.
+          - >-
+            IGMP membership reports after a failover, 0 to 255. V(balance-rr), V(active-backup), V(balance-tlb) and
+            V(balance-alb) only.
         type: int
       learn_packet_interval:
         description:
@@ -229,7 +258,9 @@ options:
         type: int
       primary:
         description:
-          - The member that is active whenever it is up; one of O(interfaces). V(active-backup), V(balance-tlb) and V(balance-alb) only.
+          - >-
+            The member that is active whenever it is up; one of O(interfaces). V(active-backup), V(balance-tlb) and
+            V(balance-alb) only.
         type: str
   file:
     description:
@@ -237,11 +268,15 @@ options:
     type: str
   root_dir:
     description:
-      - Work on the netplan configuration under this root instead of C(/) (offline images, tests). The kernel is not touched then.
+      - >-
+        Work on the netplan configuration under this root instead of C(/) (offline images, tests). The kernel is not
+        touched then.
     type: str
   apply:
     description:
-      - Run C(netplan apply) when needed, verify, and revert on failure. Default V(true) with the real root, V(false) with O(root_dir).
+      - >-
+        Run C(netplan apply) when needed, verify, and revert on failure. Default V(true) with the real root, V(false)
+        with O(root_dir).
     type: bool
   backup:
     description:
@@ -261,7 +296,9 @@ attributes:
     platforms: posix
 notes:
   - Define the bond before a bridge (netplan_bridge) or VLAN that uses it.
-  - A bond whose running parameters differ from the task is deleted and created anew by networkd, which interrupts its traffic briefly; the actions say so.
+  - >-
+    A bond whose running parameters differ from the task is deleted and created anew by networkd, which interrupts its
+    traffic briefly; the actions say so.
   - KVMNET_VERIFY_TIMEOUT (seconds, default 60) bounds the wait for the kernel to match after netplan apply.
 """
 

@@ -14,8 +14,15 @@ module: netplan_bridge
 short_description: Manage a Linux bridge in netplan, applied, verified and reverted safely
 version_added: "0.1.0"
 description:
-  - "Manage one Linux bridge in netplan: its ports (NICs, bonds, VLANs), addresses, routes, DNS and bridge parameters, in a netplan file of its own."
-  - The file is validated with C(netplan generate) before it goes live and written atomically with mode 0600. With O(apply=true), C(netplan apply) runs only when the file changed or the kernel differs from it; the kernel is then read back over rtnetlink (bridge, ports, STP and timers, addresses), and when that fails, or the SSH connection Ansible runs over would be cut, the previous files are put back and applied again. That is the revert C(netplan try) refuses for bridges.
+  - >-
+    Manage one Linux bridge in netplan: its ports (NICs, bonds, VLANs), addresses, routes, DNS and bridge parameters,
+    in a netplan file of its own.
+  - >-
+    The file is validated with C(netplan generate) before it goes live and written atomically with mode 0600. With
+    O(apply=true), C(netplan apply) runs only when the file changed or the kernel differs from it; the kernel is then
+    read back over rtnetlink (bridge, ports, STP and timers, addresses), and when that fails, or the SSH connection
+    Ansible runs over would be cut, the previous files are put back and applied again. That is the revert C(netplan
+    try) refuses for bridges.
   - Other netplan files are never written; they are read to spot the same bridge or port defined elsewhere.
 author:
   - kvmnet developers (@kvmnet)
@@ -29,7 +36,9 @@ options:
     required: true
   state:
     description:
-      - V(present) defines the bridge; V(absent) removes the module's file and, with O(apply=true), deletes the bridge from the kernel (netplan alone leaves it behind).
+      - >-
+        V(present) defines the bridge; V(absent) removes the module's file and, with O(apply=true), deletes the bridge
+        from the kernel (netplan alone leaves it behind).
     type: str
     choices:
       - present
@@ -37,13 +46,17 @@ options:
     default: present
   interfaces:
     description:
-      - "The bridge's ports: NICs, bonds, or VLANs from O(vlans). NICs get a stanza without addresses or DHCP in this module's file."
+      - >-
+        The bridge's ports: NICs, bonds, or VLANs from O(vlans). NICs get a stanza without addresses or DHCP in this
+        module's file.
     type: list
     elements: str
     default: []
   vlans:
     description:
-      - VLAN interfaces defined in the same file, so that a VLAN bridge is one task. List them in O(interfaces) to make them ports.
+      - >-
+        VLAN interfaces defined in the same file, so that a VLAN bridge is one task. List them in O(interfaces) to make
+        them ports.
     type: list
     elements: dict
     suboptions:
@@ -166,11 +179,15 @@ options:
     type: str
   root_dir:
     description:
-      - Work on the netplan configuration under this root instead of C(/) (offline images, tests). The kernel is not touched then.
+      - >-
+        Work on the netplan configuration under this root instead of C(/) (offline images, tests). The kernel is not
+        touched then.
     type: str
   apply:
     description:
-      - Run C(netplan apply) when needed, verify, and revert on failure. Default V(true) with the real root, V(false) with O(root_dir).
+      - >-
+        Run C(netplan apply) when needed, verify, and revert on failure. Default V(true) with the real root, V(false)
+        with O(root_dir).
     type: bool
   backup:
     description:

@@ -15,8 +15,15 @@ short_description: Manage the SR-IOV virtual functions of a NIC and their settin
 version_added: "0.1.0"
 description:
   - Enable SR-IOV virtual functions (VFs) on a physical NIC (the PF) and set each VF as the task says.
-  - The VF count is written to the PF's C(sriov_numvfs); the kernel takes a new non-zero count only from zero, so a change from one non-zero count to another goes through 0, which removes every VF and its settings (the diff says so). Such a change, or a change of a VF's settings, is refused while a libvirt guest holds an affected VF (a hostdev NIC or PCI device of a running domain, or a NIC on a hostdev network of this PF), naming the guests, unless O(force=true).
-  - Per-VF settings are set over rtnetlink through the PF, as C(ip link set <pf> vf N ...) does, and read back from the PF's VF list to verify. Only the settings the task names are compared and changed.
+  - >-
+    The VF count is written to the PF's C(sriov_numvfs); the kernel takes a new non-zero count only from zero, so a
+    change from one non-zero count to another goes through 0, which removes every VF and its settings (the diff says
+    so). Such a change, or a change of a VF's settings, is refused while a libvirt guest holds an affected VF (a
+    hostdev NIC or PCI device of a running domain, or a NIC on a hostdev network of this PF), naming the guests, unless
+    O(force=true).
+  - >-
+    Per-VF settings are set over rtnetlink through the PF, as C(ip link set <pf> vf N ...) does, and read back from the
+    PF's VF list to verify. Only the settings the task names are compared and changed.
 author:
   - kvmnet developers (@kvmnet)
 requirements:
@@ -90,11 +97,17 @@ options:
     default: []
   drivers_autoprobe:
     description:
-      - Whether the kernel binds VFs to their driver as they appear (they then get netdevs). V(false) leaves them unbound, for vfio-pci.
+      - >-
+        Whether the kernel binds VFs to their driver as they appear (they then get netdevs). V(false) leaves them
+        unbound, for vfio-pci.
     type: bool
   persist:
     description:
-      - "Make the VF count survive a reboot: V(netplan) writes C(virtual-function-count) for the PF in a netplan file of its own (C(/etc/netplan/60-kvmnet-sriov-<pf>.yaml); netplan apply creates the VFs), V(udev) a udev rule (C(/etc/udev/rules.d/70-kvmnet-sriov-<pf>.rules)) that sets the count and the VFs' settings when the PF appears, V(none) removes either that the module wrote. Exactly one is kept."
+      - >-
+        Make the VF count survive a reboot: V(netplan) writes C(virtual-function-count) for the PF in a netplan file of
+        its own (C(/etc/netplan/60-kvmnet-sriov-<pf>.yaml); netplan apply creates the VFs), V(udev) a udev rule
+        (C(/etc/udev/rules.d/70-kvmnet-sriov-<pf>.rules)) that sets the count and the VFs' settings when the PF
+        appears, V(none) removes either that the module wrote. Exactly one is kept.
     type: str
     choices:
       - none
@@ -116,7 +129,9 @@ options:
     type: str
   uri:
     description:
-      - "libvirt connection URI, to find guests that hold VFs. Default: C(LIBVIRT_DEFAULT_URI), else C(qemu:///system). Without a reachable libvirtd, no guest is assumed to hold a VF."
+      - >-
+        libvirt connection URI, to find guests that hold VFs. Default: C(LIBVIRT_DEFAULT_URI), else C(qemu:///system).
+        Without a reachable libvirtd, no guest is assumed to hold a VF.
     type: str
 attributes:
   check_mode:
@@ -130,9 +145,15 @@ attributes:
     support: N/A
     platforms: posix
 notes:
-  - "A change from one non-zero VF count to another goes through 0: every VF is removed and made anew, without its settings (the task's are set again)."
-  - Settings a driver does not support are refused by it (the error names the VF and the driver's answer); igb, for example, has no link state or minimum rate per VF.
-  - O(persist=netplan) keeps the count only (netplan has no per-VF MAC or trust); O(persist=udev) keeps the count and the settings the task names.
+  - >-
+    A change from one non-zero VF count to another goes through 0: every VF is removed and made anew, without its
+    settings (the task's are set again).
+  - >-
+    Settings a driver does not support are refused by it (the error names the VF and the driver's answer); igb, for
+    example, has no link state or minimum rate per VF.
+  - >-
+    O(persist=netplan) keeps the count only (netplan has no per-VF MAC or trust); O(persist=udev) keeps the count and
+    the settings the task names.
 """
 
 EXAMPLES = r"""

@@ -14,9 +14,20 @@ module: vm_interface
 short_description: Manage one network interface of a libvirt domain, live and persistent
 version_added: "0.1.0"
 description:
-  - Make one network interface of a libvirt domain match the task, in the running guest and in its persistent definition.
-  - "The NIC is found by O(mac) when given; otherwise by O(type) and O(source), and the MAC address libvirt generated is returned. Each side (live, persistent) is compared on what the task sets, and changed by the least disruptive means: link state, bandwidth and the bridge or network of a running NIC are updated in place (update-device); a NIC missing on one side is attached there; a change libvirt cannot make in place on a running guest (model, type, MTU, VLAN, a direct or hostdev source) needs a detach and attach, which happens only with O(allow_reattach=true) and is refused otherwise, naming what would need it. The persistent definition alone is changed without that, as nothing running is disturbed."
-  - A live detach waits until the guest has released the device (it must answer the hot-unplug); a timeout fails and says what each side holds.
+  - >-
+    Make one network interface of a libvirt domain match the task, in the running guest and in its persistent
+    definition.
+  - >-
+    The NIC is found by O(mac) when given; otherwise by O(type) and O(source), and the MAC address libvirt generated is
+    returned. Each side (live, persistent) is compared on what the task sets, and changed by the least disruptive
+    means: link state, bandwidth and the bridge or network of a running NIC are updated in place (update-device); a NIC
+    missing on one side is attached there; a change libvirt cannot make in place on a running guest (model, type, MTU,
+    VLAN, a direct or hostdev source) needs a detach and attach, which happens only with O(allow_reattach=true) and is
+    refused otherwise, naming what would need it. The persistent definition alone is changed without that, as nothing
+    running is disturbed.
+  - >-
+    A live detach waits until the guest has released the device (it must answer the hot-unplug); a timeout fails and
+    says what each side holds.
 author:
   - kvmnet developers (@kvmnet)
 requirements:
@@ -29,7 +40,9 @@ options:
     required: true
   state:
     description:
-      - V(present) makes the NIC exist as the task says; V(absent) detaches it (found by O(mac), or by O(type) and O(source)).
+      - >-
+        V(present) makes the NIC exist as the task says; V(absent) detaches it (found by O(mac), or by O(type) and
+        O(source)).
     type: str
     choices:
       - present
@@ -37,7 +50,10 @@ options:
     default: present
   type:
     description:
-      - "How the NIC reaches the host: a host bridge, a libvirt network, a macvtap device on a host NIC (V(direct)), or a PCI device (an SR-IOV virtual function) passed through (V(hostdev)). Required unless O(state=absent) with O(mac)."
+      - >-
+        How the NIC reaches the host: a host bridge, a libvirt network, a macvtap device on a host NIC (V(direct)), or
+        a PCI device (an SR-IOV virtual function) passed through (V(hostdev)). Required unless O(state=absent) with
+        O(mac).
     type: str
     choices:
       - bridge
@@ -88,7 +104,9 @@ options:
         type: int
   model:
     description:
-      - The NIC model the guest sees. V(virtio) unless given, as the KVM networking guide advises. Not for O(type=hostdev).
+      - >-
+        The NIC model the guest sees. V(virtio) unless given, as the KVM networking guide advises. Not for
+        O(type=hostdev).
     type: str
   mac:
     description:
@@ -107,7 +125,9 @@ options:
     type: int
   vlan:
     description:
-      - VLAN tags. libvirt applies them for hostdev NICs (SR-IOV VFs, one tag), for NICs on Open vSwitch, and on Linux host bridges from libvirt 11.1; elsewhere they are refused.
+      - >-
+        VLAN tags. libvirt applies them for hostdev NICs (SR-IOV VFs, one tag), for NICs on Open vSwitch, and on Linux
+        host bridges from libvirt 11.1; elsewhere they are refused.
     type: dict
     suboptions:
       tags:
@@ -122,7 +142,9 @@ options:
         type: bool
       native:
         description:
-          - The tag whose frames travel untagged (V(untagged)) or tagged (V(tagged)) as the native VLAN; one of O(vlan.tags).
+          - >-
+            The tag whose frames travel untagged (V(untagged)) or tagged (V(tagged)) as the native VLAN; one of
+            O(vlan.tags).
         type: int
       native_mode:
         description:
@@ -182,7 +204,9 @@ options:
     type: bool
   allow_reattach:
     description:
-      - Allow a detach and attach of a running guest's NIC for changes libvirt cannot make in place (the guest loses the NIC for a moment).
+      - >-
+        Allow a detach and attach of a running guest's NIC for changes libvirt cannot make in place (the guest loses
+        the NIC for a moment).
     type: bool
     default: false
   detach_timeout:
@@ -205,7 +229,9 @@ attributes:
     support: N/A
     platforms: posix
 notes:
-  - A live detach completes only when the guest OS answers the hot-unplug request; a guest that is still in its firmware, or has no ACPI/PCIe hot-plug support, keeps the NIC and the task fails after O(detach_timeout).
+  - >-
+    A live detach completes only when the guest OS answers the hot-unplug request; a guest that is still in its
+    firmware, or has no ACPI/PCIe hot-plug support, keeps the NIC and the task fails after O(detach_timeout).
   - On a q35 machine each hot-plugged NIC needs a free pcie-root-port controller.
   - "The MAC address is the NIC's identity: a task with another MAC manages another NIC."
 """
@@ -324,7 +350,9 @@ interface:
           type: bool
         native:
           description:
-            - The tag whose frames travel untagged (V(untagged)) or tagged (V(tagged)) as the native VLAN; one of O(vlan.tags).
+            - >-
+              The tag whose frames travel untagged (V(untagged)) or tagged (V(tagged)) as the native VLAN; one of
+              O(vlan.tags).
           returned: always
           type: int
         native_mode:

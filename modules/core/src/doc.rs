@@ -12,7 +12,7 @@
 //! antsibull-docs all read a `.py` doc file natively.)
 
 use crate::spec::{Kind, OptionSpec, Spec, TypeSpec};
-use crate::yaml::to_yaml;
+use crate::yaml::to_yaml_wrapped;
 use serde_json::{Map, Value, json};
 
 /// What a module says about itself beyond its types.
@@ -25,6 +25,10 @@ pub struct ModuleDoc {
     /// The EXAMPLES block: YAML tasks. The same file is run by the tests.
     pub examples: &'static str,
 }
+
+/// Lines of the generated doc file stay within this many columns (sanity's
+/// pep8 allows 160; 120 reads well in a terminal and a diff).
+const DOC_WIDTH: usize = 120;
 
 pub const AUTHOR: &str = "kvmnet developers (@kvmnet)";
 pub const COLLECTION: &str = "kvmnet.network";
@@ -137,11 +141,14 @@ pub fn python_module(name: &str, meta: &ModuleDoc, params: &Spec, returns: &Spec
         doc.insert("notes".into(), json!(meta.notes));
     }
     let sections = [
-        ("DOCUMENTATION", to_yaml(&Value::Object(doc))),
+        (
+            "DOCUMENTATION",
+            to_yaml_wrapped(&Value::Object(doc), DOC_WIDTH),
+        ),
         ("EXAMPLES", meta.examples.to_string()),
         (
             "RETURN",
-            to_yaml(&options_doc(&returns.options, "contains", true)),
+            to_yaml_wrapped(&options_doc(&returns.options, "contains", true), DOC_WIDTH),
         ),
     ];
     let mut out = format!(
