@@ -1,98 +1,69 @@
 #!/usr/bin/env bash
-# Benchmarks (numbers, not pass/fail): the cost of no-change runs of
-# libvirt_network, vm_interface and nat_forward against the sandbox libvirtd, next to
-# the cost of a bare libvirt connect; the netplan modules offline; binary
-# sizes; which binaries link libvirt.
-# Uses hyperfine (installed from Debian's packages when missing).
+# The benchmark suite (`make bench`; numbers, not pass/fail), on this machine:
+#   1. modules   each module binary as a process on the test host: wall
+#                time and peak RSS of a no-change and of a change run
+#   2. per-task  the cost of one task over SSH, 30 no-change tasks, each
+#                kvmnet module beside the Python module doing the same job,
+#                with a trivial static binary module and ansible.builtin.ping
+#                as floors
+#   3. fleet     a playbook of the guide's sandbox-capable tasks, kvmnet and
+#                its Python twin, against 20 inventory hosts, forks 5 and 20
+#   4. sizes     the module binaries and the collection tarball
+# then prints the results as markdown tables (also written to
+# .build/bench/results/results.md; docs/performance.md holds a run's).
+#
+#   scripts/bench.sh [sizes] [modules] [per-task] [fleet]    default: all
+#
+# The test host is a network namespace of this machine (scripts/bench/rig.sh:
+# the sandbox libvirtd and an sshd; the controller in a namespace of its own,
+# over a veth pair). Everything started here is stopped on exit, and a run
+# left over by an interrupted one is taken down first.
 set -euo pipefail
+# shellcheck source=scripts/bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-command -v hyperfine >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hyperfine >/dev/null
-}
-tests/rig/sandbox.sh up
-eval "$(tests/rig/sandbox.sh env)"
-bin=$repo/collection/plugins/modules
-arch=$(uname -m)   # the collection ships <name>_<arch> for each architecture
-[ -x "$bin/libvirt_network_$arch" ] || { echo "bench: build the collection first (make collection)" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cat >"$work/args.json" <<'JSON'
-{"name": "bench-net", "forward": {"mode": "nat"}, "autostart": true,
- "ips": [{"address": "10.66.0.1", "prefix": 24,
-          "dhcp": {"ranges": [{"start": "10.66.0.100", "end": "10.66.0.200"}],
-                   "hosts": [{"mac": "52:54:00:66:00:01", "name": "a", "ip": "10.66.0.10"}]}}],
- "dns": {"forwarders": [{"addr": "1.1.1.1"}], "hosts": [{"ip": "10.66.0.20", "hostnames": ["db"]}]},
- "_ansible_check_mode": false, "_ansible_diff": true}
-JSON
-in_ns() { ip netns exec "$KVMNET_NS" env LIBVIRT_DEFAULT_URI="$LIBVIRT_DEFAULT_URI" "$@"; }
-first=$(in_ns "$bin/libvirt_network_$arch" "$work/args.json")
-grep -q '"changed":true' <<<"$first" || { echo "bench: setup run did not create the network: $first" >&2; exit 1; }
-second=$(in_ns "$bin/libvirt_network_$arch" "$work/args.json")
-grep -q '"changed":false' <<<"$second" || { echo "bench: second run is not a no-change run: $second" >&2; exit 1; }
-
-echo "== no-change run vs. a bare libvirt connect (virsh uri), inside the sandbox namespace"
-in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "libvirt_network (no change)" "$bin/libvirt_network_$arch $work/args.json" \
-  -n "virsh uri (connect only)" "virsh -q uri"
-
-echo
-echo "== netplan_bridge no-change run (root_dir: file + whole netplan config read, rendered, compared; no netplan generate)"
-root=$work/root
-mkdir -p "$root/etc/netplan"
-printf 'network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n' >"$root/etc/netplan/50-cloud-init.yaml"
-chmod 600 "$root/etc/netplan/50-cloud-init.yaml"
-cat >"$work/bridge.json" <<JSON
-{"name": "br0", "interfaces": ["eth0"], "addresses": ["192.168.1.10/24"], "root_dir": "$root",
- "routes": [{"to": "default", "via": "192.168.1.1"}], "parameters": {"stp": false, "forward_delay": 0}}
-JSON
-"$bin/netplan_bridge_$arch" "$work/bridge.json" | grep -q '"changed":true' || { echo "bench: netplan_bridge setup run failed" >&2; exit 1; }
-"$bin/netplan_bridge_$arch" "$work/bridge.json" | grep -q '"changed":false' || { echo "bench: netplan_bridge second run changed" >&2; exit 1; }
-hyperfine -N --warmup 5 --runs 200 -n "netplan_bridge (no change)" "$bin/netplan_bridge_$arch $work/bridge.json"
-
-echo
-echo "== netplan_bond no-change run (root_dir, the same configuration plus the bridge's file)"
-cat >"$work/bond.json" <<JSON
-{"name": "bond0", "interfaces": ["eth1", "eth2"], "root_dir": "$root",
- "parameters": {"mode": "802.3ad", "lacp_rate": "fast", "mii_monitor_interval": 100, "transmit_hash_policy": "layer3+4"}}
-JSON
-"$bin/netplan_bond_$arch" "$work/bond.json" | grep -q '"changed":true' || { echo "bench: netplan_bond setup run failed" >&2; exit 1; }
-"$bin/netplan_bond_$arch" "$work/bond.json" | grep -q '"changed":false' || { echo "bench: netplan_bond second run changed" >&2; exit 1; }
-hyperfine -N --warmup 5 --runs 200 -n "netplan_bond (no change)" "$bin/netplan_bond_$arch $work/bond.json"
-
-echo
-echo "== vm_interface no-change run (a bridge NIC of a running firmware guest: live and persistent XML read and compared)"
-grep -v -e '<kernel>' -e '<initrd>' -e '<cmdline>' tests/rig/os-guest/domain.xml |
-  sed -e 's/@NAME@/bench-vm/' -e "s|@CONSOLE@|$KVMNET_SANDBOX/bench-vm.console|" >"$work/vm.xml"
-virsh -q destroy bench-vm >/dev/null 2>&1 || true
-virsh -q undefine bench-vm >/dev/null 2>&1 || true
-virsh -q define "$work/vm.xml" >/dev/null && virsh -q start bench-vm >/dev/null
-echo '{"domain": "bench-vm", "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:be:00:01"}' >"$work/vm.json"
-in_ns "$bin/vm_interface_$arch" "$work/vm.json" | grep -q '"changed":true' || { echo "bench: vm_interface setup run failed" >&2; exit 1; }
-in_ns "$bin/vm_interface_$arch" "$work/vm.json" | grep -q '"changed":false' || { echo "bench: vm_interface second run changed" >&2; exit 1; }
-in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "vm_interface (no change)" "$bin/vm_interface_$arch $work/vm.json" \
-  -n "virsh domiflist (connect + one domain's XML)" "virsh -q domiflist bench-vm"
-virsh -q destroy bench-vm >/dev/null; virsh -q undefine bench-vm >/dev/null
-
-echo
-echo "== nat_forward no-change run (libvirt network read, firewall detected, iptables + nft listed, hook state read)"
-echo '{"name": "bench-fwd", "network": "bench-net", "dest": "10.66.0.10", "host_port": 8080, "dest_port": 80}' >"$work/fwd.json"
-in_ns "$bin/nat_forward_$arch" "$work/fwd.json" | grep -q '"changed":true' || { echo "bench: nat_forward setup run failed" >&2; exit 1; }
-in_ns "$bin/nat_forward_$arch" "$work/fwd.json" | grep -q '"changed":false' || { echo "bench: nat_forward second run changed" >&2; exit 1; }
-in_ns hyperfine -N --warmup 5 --runs 100 \
-  -n "nat_forward (no change)" "$bin/nat_forward_$arch $work/fwd.json" \
-  -n "iptables -S -t nat (one listing)" "iptables -w -S -t nat"
-echo '{"name": "bench-fwd", "state": "absent"}' >"$work/fwd-absent.json"
-in_ns "$bin/nat_forward_$arch" "$work/fwd-absent.json" >/dev/null
-
-echo
-echo "== binaries (stripped, release profile)"
-for f in "$bin"/*; do
-  case $f in *.py) continue ;; esac
-  printf '%-20s %8d bytes  links libvirt: %s\n' "$(basename "$f")" "$(stat -c %s "$f")" \
-    "$(ldd "$f" | grep -q libvirt && echo yes || echo no)"
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(sizes modules per-task fleet)
+for p in "${parts[@]}"; do
+  case $p in sizes | modules | per-task | fleet) ;; *) bench_die "unknown part '$p' (sizes, modules, per-task, fleet)" ;; esac
 done
-virsh -q net-destroy bench-net >/dev/null; virsh -q net-undefine bench-net >/dev/null
+[ -x "$BENCH_BIN/libvirt_network_$ARCH" ] || bench_die "build the collection first (make collection)"
+started=$(date +%s)
+
+"$BENCH_DIR/setup.sh"
+"$BENCH_DIR/rig.sh" down >/dev/null 2>&1 || true
+trap '"$BENCH_DIR/rig.sh" down >/dev/null 2>&1 || bench_say "warning: rig.sh down failed; run scripts/bench/rig.sh down"' EXIT
+trap 'exit 130' INT TERM
+"$BENCH_DIR/rig.sh" up
+
+rm -rf "$BENCH_RESULTS"
+mkdir -p "$BENCH_RESULTS"
+{
+  printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf 'commit\t%s\n' "$(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$BENCH_REPO" diff --quiet HEAD -- modules collection 2>/dev/null || echo ' (modules or collection modified)')"
+  printf 'CPU\t%s, %s cores (nproc)\n' "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)"
+  printf 'memory\t%s GiB\n' "$(awk '/^MemTotal/ { printf "%.1f", $2 / 1024 / 1024 }' /proc/meminfo)"
+  printf 'kernel\t%s\n' "$(uname -sr)"
+  printf 'OS\t%s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
+  printf 'ansible-core (controller)\t%s, Python %s\n' \
+    "$("$BENCH_VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)')" \
+    "$("$BENCH_VENV/bin/python" -c 'import platform; print(platform.python_version())')"
+  printf 'community.libvirt\t%s\n' "$("$BENCH_VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' "$BENCH_BUILD/pycollections/ansible_collections/community/libvirt/MANIFEST.json")"
+  printf 'target\tPython %s, libvirt %s, OpenSSH %s, netplan %s\n' \
+    "$(/usr/bin/python3 -c 'import platform; print(platform.python_version())')" \
+    "$(dpkg-query -W -f='${Version}' libvirt-daemon 2>/dev/null)" \
+    "$(dpkg-query -W -f='${Version}' openssh-server 2>/dev/null)" \
+    "$(dpkg-query -W -f='${Version}' netplan.io 2>/dev/null)"
+} >"$BENCH_RESULTS/meta.tsv"
+
+for p in "${parts[@]}"; do
+  bench_say "== $p"
+  "$BENCH_DIR/$p.sh"
+done
+
+secs=$(($(date +%s) - started))
+printf 'bench run time\t%d min %02d s (%s)\n' $((secs / 60)) $((secs % 60)) "${parts[*]}" >>"$BENCH_RESULTS/meta.tsv"
+"$BENCH_VENV/bin/python" "$BENCH_DIR/benchlib.py" report "$BENCH_RESULTS" >"$BENCH_RESULTS/results.md"
+echo
+cat "$BENCH_RESULTS/results.md"
+bench_say "results in $BENCH_RESULTS (results.md; raw: *.tsv; logs under $BENCH_BUILD/work)"
