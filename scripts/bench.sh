@@ -40,7 +40,7 @@ rm -rf "$BENCH_RESULTS"
 mkdir -p "$BENCH_RESULTS"
 {
   printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-  printf 'commit\t%s\n' "$(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$BENCH_REPO" diff --quiet HEAD -- modules collection 2>/dev/null || echo ' (modules or collection modified)')"
+  printf 'commit\t%s\n' "$(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$BENCH_REPO" diff --quiet HEAD -- modules collection scripts/bench.sh scripts/bench 2>/dev/null || echo ' plus uncommitted changes to modules/, collection/ or scripts/bench')"
   printf 'CPU\t%s, %s cores (nproc)\n' "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)"
   printf 'memory\t%s GiB\n' "$(awk '/^MemTotal/ { printf "%.1f", $2 / 1024 / 1024 }' /proc/meminfo)"
   printf 'kernel\t%s\n' "$(uname -sr)"

@@ -155,6 +155,22 @@ measure_floor() {
 }
 measure_floor
 
+# What a no-change run is up against: the bare commands that read the same
+# state (a libvirt connect, one domain's XML, one iptables listing).
+baseline() { # name command...
+  local name=$1 json=$work/baseline-$1.hyperfine.json
+  shift
+  in_host hyperfine -N --style none --warmup 2 --runs "$RUNS_NOCHANGE" --export-json "$json" \
+    -n "$name" "$*" >>"$work/hyperfine.log" 2>&1 || bench_die "hyperfine failed on $name; see $work/hyperfine.log"
+  read -r med mean sd < <("$BENCH_VENV/bin/python" "$BENCH_DIR/benchlib.py" hyperfine-ms "$json")
+  rss=$(peak_rss "" "$@")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" baseline "$med" "$mean" "$sd" "$rss" "$RUNS_NOCHANGE" >>"$out"
+  printf '%-16s %-9s %8s ms (median)  %7s KiB peak RSS\n' "$name" baseline "$med" "$rss" >&2
+}
+baseline "virsh uri (libvirt connect)" virsh -q uri
+baseline "virsh domiflist (one domain)" virsh -q domiflist bench-vm
+baseline "iptables -S -t nat (one listing)" iptables -w -S -t nat
+
 # Leave nothing of this script's own behind.
 in_host "$work/undo-nat_forward.sh"
 echo '{"name": "bench-mod", "state": "absent"}' >"$work/nat_forward-cleanup.json"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Per-task cost over SSH (the rig of scripts/bench/rig.sh must be up): for
-# each variant of scripts/bench/pertask.yml, one playbook converges the job
-# once, then runs a marker task and 30 no-change tasks; the cost of a task
-# is the controller's time from the marker's result to the 30th task's,
-# divided by 30 (callback bench_timer). Each kvmnet module runs beside the
-# Python module doing the same job, the floors beside them; the Python
-# variants run again with pipelining on, the kvmnet ones with the platform
-# facts gathered beforehand (then the action plugin needs no `uname`).
-#   per-task.sh [VARIANT...]      default: all
-# Writes $BENCH_RESULTS/per-task.tsv: variant, ms per task, playbook wall ms.
+# each group of scripts/bench/pertask.yml, one playbook converges each
+# member's job once, then runs a marker task and 30 no-change tasks of each
+# member, interleaved: a kvmnet module, the Python module doing the same
+# job, that Python module with pipelining on, the kvmnet module again...
+# A task's cost is the controller's time from the previous task's result to
+# its own (callback bench_timer), averaged over a member's 30 tasks. The
+# floors (a trivial static binary module, ansible.builtin.ping) are a group
+# of their own; so are the kvmnet modules with the platform facts gathered
+# beforehand (then the action plugin needs no `uname`).
+#   per-task.sh [GROUP...]      default: all
+# Writes $BENCH_RESULTS/per-task.tsv: variant, ms per task, group, the
+# group's playbook wall ms.
 set -euo pipefail
 # shellcheck source=scripts/bench/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -30,35 +33,28 @@ if ! bench_virsh dominfo bench-vm >/dev/null 2>&1; then
 fi
 
 if [ $# -gt 0 ]; then
-  variants=("$@")
+  groups=("$@")
 else
-  # kvmnet beside its Python twin; libvirt_network first (nat_forward and
-  # vm_interface use its network); the pipelined Python variants last.
-  variants=(trivial ping libvirt_network virt_net nat_forward iptables
-    netplan_bridge template_bridge netplan_bond template_bond vm_interface
-    ping+pipelining virt_net+pipelining iptables+pipelining
-    template_bridge+pipelining template_bond+pipelining
-    libvirt_network+facts nat_forward+facts netplan_bridge+facts
-    netplan_bond+facts vm_interface+facts)
+  # libvirt_network first: nat_forward and vm_interface use its network.
+  groups=(floors libvirt_network nat_forward netplan_bridge netplan_bond vm_interface facts)
 fi
 
 out=$BENCH_RESULTS/per-task.tsv
-# All variants: a new file; some: added to what is there.
-if [ $# -eq 0 ] || [ ! -f "$out" ]; then printf '# variant\tms_per_task\tplaybook_wall_ms\n' >"$out"; fi
-for v in "${variants[@]}"; do
-  base=${v%%+*}
-  flags=()
-  case $v in *+pipelining*) flags+=(--pipelining) ;; esac
-  case $v in *+facts*) flags+=(--facts) ;; esac
-  pb=$work/$v.yml
-  py pertask-playbook "$base" "$pb" --tasks "$TASKS" "${flags[@]}"
-  export BENCH_TIMES=$work/$v.times.json
+# All groups: a new file; some: added to what is there.
+if [ $# -eq 0 ] || [ ! -f "$out" ]; then printf '# variant\tms_per_task\tgroup\tplaybook_wall_ms\n' >"$out"; fi
+for g in "${groups[@]}"; do
+  pb=$work/$g.yml
+  py pertask-playbook "$g" "$pb" --tasks "$TASKS"
+  export BENCH_TIMES=$work/$g.times.json
   rm -f "$BENCH_TIMES"
   start=$(now_ms)
-  bench_playbook -i "$inventory" "$pb" >"$work/$v.log" 2>&1 ||
-    bench_die "$v: ansible-playbook failed; see $work/$v.log"
+  bench_playbook -i "$inventory" "$pb" >"$work/$g.log" 2>&1 ||
+    bench_die "$g: ansible-playbook failed; see $work/$g.log"
   wall=$(($(now_ms) - start))
-  ms=$(py pertask-result "$base" "$BENCH_TIMES" --tasks "$TASKS") || bench_die "$v: see $work/$v.log"
-  printf '%s\t%s\t%s\n' "$v" "$ms" "$wall" >>"$out"
-  awk -v v="$v" -v ms="$ms" -v w="$wall" 'BEGIN { printf "%-28s %8s ms per task   (playbook %5.1f s)\n", v, ms, w / 1000 }' >&2
+  py pertask-result "$g" "$BENCH_TIMES" --tasks "$TASKS" >"$work/$g.result" || bench_die "$g: see $work/$g.log"
+  while IFS=$'\t' read -r v ms; do
+    printf '%s\t%s\t%s\t%s\n' "$v" "$ms" "$g" "$wall" >>"$out"
+    awk -v v="$v" -v ms="$ms" 'BEGIN { printf "%-28s %8s ms per task\n", v, ms }' >&2
+  done <"$work/$g.result"
+  awk -v g="$g" -v w="$wall" 'BEGIN { printf "  (group %s: playbook %.1f s)\n", g, w / 1000 }' >&2
 done
