@@ -11,7 +11,7 @@
 # if any does not pass, after naming every one that does not (and leaves
 # none of those in OUTDIR).
 # Usage: scripts/build-binaries.sh OUTDIR
-# Env: KVMNET_ARCHES (default "x86_64 aarch64", scripts/arches.sh),
+# Env: KVMNET_ARCHES (default "x86_64 aarch64", scripts/build-vars.sh),
 #      KVMNET_VENV (default <repo>/.build/venv, with ziglang and
 #        cargo-zigbuild: scripts/setup-cross.sh),
 #      CARGO_TARGET_DIR (default <repo>/target).
@@ -27,8 +27,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 venv=${KVMNET_VENV:-$repo/.build/venv}
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
-# shellcheck source=scripts/arches.sh
-source scripts/arches.sh   # kvmnet_arches, from KVMNET_ARCHES
+# shellcheck source=scripts/build-vars.sh
+source scripts/build-vars.sh   # kvmnet_modules, kvmnet_arches (KVMNET_ARCHES)
 arches=("${kvmnet_arches[@]}")
 [ ${#arches[@]} -gt 0 ] || die "KVMNET_ARCHES is empty"
 
@@ -66,15 +66,12 @@ done
 # --- Which modules link libvirt: virt-sys (`links = "virt"`) in the
 # module's own resolved tree. Per module (-p), so features that other
 # workspace members turn on do not count.
-names=() musl=() glibc=()
-for main in modules/*/src/main.rs; do
-  name=$(basename "$(dirname "$(dirname "$main")")")
-  names+=("$name")
+names=("${kvmnet_modules[@]}") musl=() glibc=()
+for name in "${names[@]}"; do
   tree=$(cargo tree --locked -q -p "$name" -e normal --target all --prefix none --format '{p}') ||
     die "cargo tree -p $name failed"
   if grep -q '^virt-sys ' <<<"$tree"; then glibc+=("$name"); else musl+=("$name"); fi
 done
-[ ${#names[@]} -gt 0 ] || die "no modules found (modules/*/src/main.rs)"
 
 if [ ${#glibc[@]} -gt 0 ]; then
   for arch in "${arches[@]}"; do

@@ -10,17 +10,17 @@
 # <name>_<arch> as a module), while ansible-doc's listing, validate-modules
 # and antsibull-docs skip them, so no tool tries to read a binary as docs
 # and sanity needs no ignore lines.
-# Reports each binary's size and the tarball's, and fails when the tarball
+# Reports each binary's size (build-binaries.sh) and the tarball's, and fails when the tarball
 # outgrows its budget (Galaxy refuses artifacts over 20 MB).
 # Env: KVMNET_VENV (default <repo>/.build/venv, made by scripts/setup-host.sh),
-#      KVMNET_ARCHES (scripts/arches.sh), CARGO_TARGET_DIR (default <repo>/target).
+#      KVMNET_ARCHES (scripts/build-vars.sh), CARGO_TARGET_DIR (default <repo>/target).
 set -euo pipefail
 shopt -s nullglob
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-# shellcheck source=scripts/arches.sh
-source scripts/arches.sh
+# shellcheck source=scripts/build-vars.sh
+source scripts/build-vars.sh
 venv=${KVMNET_VENV:-$repo/.build/venv}
 [ -x "$venv/bin/ansible-galaxy" ] ||
   { echo "build-collection: no ansible-galaxy in $venv; run scripts/setup-host.sh" >&2; exit 1; }
@@ -33,11 +33,7 @@ budget=$((10 * 1024 * 1024))
 dest=collection/plugins/modules
 binaries=collection/binaries
 mkdir -p "$dest" "$binaries"
-names=()
-for main in modules/*/src/main.rs; do
-  names+=("$(basename "$(dirname "$(dirname "$main")")")")
-done
-[ ${#names[@]} -gt 0 ] || { echo "build-collection: no modules found" >&2; exit 1; }
+names=("${kvmnet_modules[@]}")
 
 scripts/build-binaries.sh "$binaries"
 wanted=" "
@@ -72,12 +68,8 @@ for name in "${names[@]}"; do
   done
 done
 
+# Each binary's size and kind were listed by build-binaries.sh above.
 size=$(stat -c %s "$tarball")
-for name in "${names[@]}"; do
-  for arch in "${kvmnet_arches[@]}"; do
-    printf 'binary:  %-24s %9d bytes\n' "${name}_$arch" "$(stat -c %s "$binaries/${name}_$arch")"
-  done
-done
 printf 'tarball: %s %d bytes (budget %d, Galaxy limit 20 MB)\n' "${tarball#"$repo"/}" "$size" "$budget"
 [ "$size" -le "$budget" ] ||
   { echo "build-collection: $tarball is over its budget of $budget bytes" >&2; exit 1; }

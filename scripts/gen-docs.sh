@@ -28,11 +28,9 @@ esac
 cargo build --release --locked --quiet
 bin=${CARGO_TARGET_DIR:-$repo/target}/release
 
-names=()
-for main in modules/*/src/main.rs; do
-  names+=("$(basename "$(dirname "$(dirname "$main")")")")
-done
-[ ${#names[@]} -gt 0 ] || { echo "gen-docs: no modules found under modules/*/src/main.rs" >&2; exit 1; }
+# shellcheck source=scripts/build-vars.sh
+source scripts/build-vars.sh
+names=("${kvmnet_modules[@]}")
 
 # Everything is generated into a scratch copy first: a binary that fails
 # half-way must not leave a truncated file behind, and --check diffs it.

@@ -14,8 +14,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 venv=${KVMNET_VENV:-$repo/.build/venv}
 py=$venv/bin/python
-# shellcheck source=scripts/arches.sh
-source scripts/arches.sh
+# shellcheck source=scripts/build-vars.sh
+source scripts/build-vars.sh
 export ANSIBLE_HOME=$repo/.build/ansible-home
 # Plain ansible-doc text: top-level options are "- opt" / "= opt" (required).
 export ANSIBLE_NOCOLOR=1
@@ -29,11 +29,7 @@ version=$("$py" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["v
 tarball=dist/kvmnet-network-$version.tar.gz
 [ -f "$tarball" ] || fail "$tarball not found (build it, or unset KVMNET_SKIP_BUILD)"
 
-names=()
-for main in modules/*/src/main.rs; do
-  names+=("$(basename "$(dirname "$(dirname "$main")")")")
-done
-[ ${#names[@]} -gt 0 ] || fail "no modules found under modules/*/src/main.rs"
+names=("${kvmnet_modules[@]}")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -111,10 +107,17 @@ done
 # A target shell whose `uname` answers armv7l stands in for a host we ship
 # no binary for (everything else about the connection is real).
 shipped=$(printf '%s\n' "${kvmnet_arches[@]}" | sort | paste -sd, | sed 's/,/, /g')
-mkdir -p "$tmp/armv7l/bin"
-printf '#!/bin/sh\necho Linux armv7l\n' >"$tmp/armv7l/bin/uname"
-printf '#!/bin/sh\nPATH=%s:$PATH exec /bin/sh "$@"\n' "$tmp/armv7l/bin" >"$tmp/armv7l/shell"
-chmod +x "$tmp/armv7l/bin/uname" "$tmp/armv7l/shell"
+# fake_uname NAME BODY: $tmp/NAME/shell, a target shell whose `uname` is BODY.
+fake_uname() {
+  mkdir -p "$tmp/$1/bin"
+  printf '#!/bin/sh\n%s\n' "$2" >"$tmp/$1/bin/uname"
+  # shellcheck disable=SC2016  # $PATH and $@ are the fake shell's own
+  printf '#!/bin/sh\nPATH=%s:$PATH exec /bin/sh "$@"\n' "$tmp/$1/bin" >"$tmp/$1/shell"
+  chmod +x "$tmp/$1/bin/uname" "$tmp/$1/shell"
+}
+fake_uname armv7l 'echo Linux armv7l'
+# And one whose `uname` fails: the architecture cannot be told.
+fake_uname no-uname 'echo "uname: broken" >&2; exit 3'
 cat >"$tmp/arch.yml" <<YAML
 - name: A host we ship no binary for gets a clear error
   hosts: localhost
@@ -136,6 +139,26 @@ cat >"$tmp/arch.yml" <<YAML
           - r.results | map(attribute='changed') | list == [false, false]
           - "'kvmnet.network.netplan_bond has no binary for this host, which is Linux armv7l' in r.results[0].msg"
           - "'ships it for Linux $shipped' in r.results[0].msg"
+        fail_msg: "unexpected result: {{ r }}"
+
+- name: A host whose architecture cannot be read gets a clear error
+  hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_shell_executable: $tmp/no-uname/shell
+  tasks:
+    - name: netplan_bond where uname fails
+      kvmnet.network.netplan_bond:
+        name: bond0
+      register: r
+      ignore_errors: true
+    - name: It failed saying what uname answered
+      ansible.builtin.assert:
+        that:
+          - r is failed and r is not changed
+          - "'cannot tell the target' in r.msg"
+          - "'returned rc=3' in r.msg"
+          - "'uname: broken' in r.msg"
         fail_msg: "unexpected result: {{ r }}"
 
 - name: Gathered facts name the architecture (uname is not asked)
@@ -191,6 +214,7 @@ YAML
 "$venv/bin/ansible-playbook" -i localhost, -c local -e "ansible_python_interpreter=$py" "$tmp/arch.yml" >"$tmp/arch.log" 2>&1 ||
   { cat "$tmp/arch.log" >&2; fail "ansible-playbook: architecture dispatch"; }
 pass "an armv7l host gets a clear error naming its architecture and the shipped ones (normal and check mode)"
+pass "a host whose uname fails gets a clear error with uname's answer"
 pass "gathered facts pick the binary without asking uname"
 pass "libvirt_network by FQCN defines a network on libvirt's test driver: check mode + diff, and async"
 echo "test-collection: all checks passed"

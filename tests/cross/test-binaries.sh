@@ -19,7 +19,7 @@
 # Nothing on this machine changes: every run is in check mode, against the
 # test driver, or under a scratch root_dir.
 # Usage: tests/cross/test-binaries.sh OUTDIR
-# Env: KVMNET_ARCHES (default "x86_64 aarch64", scripts/arches.sh): whose
+# Env: KVMNET_ARCHES (default "x86_64 aarch64", scripts/build-vars.sh): whose
 #        binaries must be in OUTDIR;
 #      KVMNET_QEMU_<arch> (e.g. KVMNET_QEMU_aarch64): the qemu-user binary
 #        for a foreign arch (default qemu-<arch>-static, else qemu-<arch>,
@@ -34,18 +34,14 @@ die() { say "error: $*"; exit 1; }
 out=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-# shellcheck source=scripts/arches.sh
-source scripts/arches.sh   # kvmnet_arches, from KVMNET_ARCHES
+# shellcheck source=scripts/build-vars.sh
+source scripts/build-vars.sh   # kvmnet_modules, kvmnet_arches (KVMNET_ARCHES)
 arches=("${kvmnet_arches[@]}")
 [ ${#arches[@]} -gt 0 ] || die "KVMNET_ARCHES is empty"
 command -v python3 >/dev/null || die "python3 is needed to read the modules' JSON"
 command -v netplan >/dev/null || die "netplan is needed by the netplan modules' runs (apt install netplan.io)"
 
-names=()
-for main in modules/*/src/main.rs; do
-  names+=("$(basename "$(dirname "$(dirname "$main")")")")
-done
-[ ${#names[@]} -gt 0 ] || die "no modules found (modules/*/src/main.rs)"
+names=("${kvmnet_modules[@]}")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
