@@ -1,7 +1,7 @@
 //! Keeping VFs across reboots, in exactly one place: a netplan file of the
 //! module's own with the PF's `virtual-function-count` (netplan apply and
 //! boot create the VFs), or a udev rule that sets the count and the VFs'
-//! settings when the PF appears. Rendering is pure.
+//! settings when the PF and each VF netdev appear. Rendering is pure.
 
 use crate::params::{Persist, VfParams, VlanProto};
 use kvmnet_core::{Mutation, Result, fs};
@@ -23,7 +23,6 @@ pub fn render_netplan(pf: &str, num_vfs: u32) -> String {
     )
 }
 
-/// `ip link set ... vf N` arguments for the settings a task names.
 /// `ip link set`'s arguments for the settings a VF lists; None when it
 /// lists only its id (an `ip link set ... vf N` without settings fails).
 fn ip_vf_args(v: &VfParams) -> Option<String> {
@@ -60,19 +59,35 @@ fn ip_vf_args(v: &VfParams) -> Option<String> {
 
 /// Rules for the PF's netdev (matched by the PF's PCI address, whatever
 /// its name): autoprobe and count as sysfs attributes, then each VF's
-/// settings with `ip`, found by the PCI address too.
+/// settings with `ip`, the PF found by the PCI address too.
+///
+/// Each VF's settings are set twice: when the PF appears (a VF without a
+/// driver never gets a netdev), and again when that VF's own netdev is
+/// added (`%k`, its kernel name, under the PF's `virtfnN`). The second is
+/// needed because udev's RUN comes after its net_setup_link, which gives
+/// a new VF netdev whose driver made a random MAC a MAC of its own
+/// (systemd's MACAddressPolicy=persistent) — and igb takes that from a
+/// trusted VF even over the MAC set on the PF (a guest test saw VF 1's
+/// MAC replaced in 2 of 10 runs with the first line alone, 0 of 25 with
+/// both).
 pub fn render_udev(pf: &str, pci: &str, num_vfs: u32, autoprobe: bool, vfs: &[VfParams]) -> String {
-    let head = format!("ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"{pci}\"");
+    let pf_added = format!("ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"{pci}\"");
     let mut out = format!(
         "# Written by kvmnet.network.sriov_vfs: the VFs of {pf} ({pci}).\n\
-         {head}, ATTR{{device/sriov_drivers_autoprobe}}=\"{}\", ATTR{{device/sriov_numvfs}}=\"{num_vfs}\"\n",
+         {pf_added}, ATTR{{device/sriov_drivers_autoprobe}}=\"{}\", ATTR{{device/sriov_numvfs}}=\"{num_vfs}\"\n",
         u8::from(autoprobe)
     );
-    for args in vfs.iter().filter(|v| v.id < num_vfs).filter_map(ip_vf_args) {
-        out += &format!(
-            // `$$`: a `$` for the shell, not a udev substitution.
-            "{head}, RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/{pci}/net) {args}'\"\n"
+    for v in vfs.iter().filter(|v| v.id < num_vfs) {
+        let Some(args) = ip_vf_args(v) else { continue };
+        let vf_added = format!(
+            "ACTION==\"add\", SUBSYSTEM==\"net\", TEST==\"/sys/bus/pci/devices/{pci}/virtfn{}/net/%k\"",
+            v.id
         );
+        // `$$`: a `$` for the shell, not a udev substitution.
+        let run = format!(
+            "RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/{pci}/net) {args}'\""
+        );
+        out += &format!("{pf_added}, {run}\n{vf_added}, {run}\n");
     }
     out
 }
@@ -140,7 +155,8 @@ mod tests {
             rule,
             "# Written by kvmnet.network.sriov_vfs: the VFs of enp1s0 (0000:01:00.0).\n\
 ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"0000:01:00.0\", ATTR{device/sriov_drivers_autoprobe}=\"1\", ATTR{device/sriov_numvfs}=\"2\"\n\
-ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"0000:01:00.0\", RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/0000:01:00.0/net) vf 0 mac 52:54:00:aa:00:01 vlan 42 trust on spoofchk off'\"\n"
+ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"0000:01:00.0\", RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/0000:01:00.0/net) vf 0 mac 52:54:00:aa:00:01 vlan 42 trust on spoofchk off'\"\n\
+ACTION==\"add\", SUBSYSTEM==\"net\", TEST==\"/sys/bus/pci/devices/0000:01:00.0/virtfn0/net/%k\", RUN+=\"/bin/sh -c 'ip link set dev $$(ls /sys/bus/pci/devices/0000:01:00.0/net) vf 0 mac 52:54:00:aa:00:01 vlan 42 trust on spoofchk off'\"\n"
         );
     }
 }

@@ -501,7 +501,7 @@ pub fn changes(p: &Params, current: &State, desired: &State) -> Result<Changes> 
     }
     if !current.pf_up && (to > 0 && remade || !c.vf_changes.is_empty()) {
         c.warnings.push(format!(
-            "{} is down: drivers may not keep VF settings made while it is down (igb, for one), and libvirt will not hand out its VFs; bring it up",
+            "{} is down: libvirt will not hand out its VFs; bring it up",
             current.pf
         ));
     }
