@@ -17,7 +17,8 @@ need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root to $1"; }
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       dnsmasq-base qemu-system-x86 nftables iptables netplan.io pkg-config iproute2
       gcc libc6-dev   # the static init of tests/rig/os-guest
-      python3 busybox) # nat_forward tests: a tiny web server, its client, a DHCP client
+      python3 busybox  # nat_forward tests: a tiny web server, its client, a DHCP client
+      sudo)            # the module-binary cache under become (tests/ansible/test-binary-cache.sh)
 missing=()
 # This machine's own architecture: setup-cross.sh adds arm64 packages beside
 # some of these (libvirt-dev:arm64), which dpkg-query lists too.

@@ -42,6 +42,10 @@ fi
 step "every binary runs on its architecture (aarch64 under qemu-user): --doc and real argument files"
 bounded 10m tests/cross/test-binaries.sh collection/binaries
 
+step "the action plugin's binary cache: the normal path's results in one command per task (ansible-core 2.21, 2.19)"
+bounded 5m tests/ansible/test-binary-cache.sh
+KVMNET_VENV=.build/venv-2.19 bounded 5m tests/ansible/test-binary-cache.sh
+
 step "ansible-test sanity (2.19 and 2.21), changelog, reference pages, docs site"
 KVMNET_SKIP_BUILD=1 bounded 10m tests/ansible/docs-and-sanity.sh
 

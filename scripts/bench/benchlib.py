@@ -73,6 +73,8 @@ def pertask_playbook(group, out, tasks=30):
         task = _named(job[n % len(job)], f'{member} {n + 1:02d}')
         if 'pipelining' in flags:
             task['vars'] = {**task.get('vars', {}), 'ansible_pipelining': True}
+        if 'nocache' in flags:
+            task['vars'] = {**task.get('vars', {}), 'kvmnet_binary_cache': False}
         return task
 
     first_job = jobs[_member(members[0])[0]]['job']
@@ -196,27 +198,27 @@ def report(results):
 
         out.append('### Per task over SSH (one host, no-change runs, 30 tasks of each, interleaved; ms per task)')
         out.append('')
-        out.append('| module | kvmnet | Python module doing the same job | Python | **ratio kvmnet/Python** '
-                   '| Python tasks per job | ratio per job | Python, pipelining on | ratio to pipelined '
-                   '| kvmnet, facts gathered |')
-        out.append('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|')
+        out.append('| module | kvmnet | kvmnet, cache off | Python module doing the same job | Python '
+                   '| **ratio kvmnet/Python** | ratio cache off/Python | Python tasks per job | ratio per job '
+                   '| Python, pipelining on | ratio to pipelined | kvmnet, facts gathered |')
+        out.append('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
         for row in spec['rows']:
             k, p = row['kvmnet'], row['python']
-            facts = ms(k + '+facts')
+            facts, nocache = ms(k + '+facts'), ms(k + '+nocache')
             if p:
                 per_job = len(spec['variants'][p]['job'])
                 pj = _num(ms(p))
                 job_ms = f'{pj * per_job:.0f}' if pj is not None else 'n/a'
-                cells = [row['module'], ms(k), row['python_label'], ms(p), f'**{_ratio(ms(k), ms(p))}**',
-                         str(per_job), _ratio(ms(k), job_ms), ms(p + '+pipelining'),
+                cells = [row['module'], ms(k), nocache, row['python_label'], ms(p), f'**{_ratio(ms(k), ms(p))}**',
+                         _ratio(nocache, ms(p)), str(per_job), _ratio(ms(k), job_ms), ms(p + '+pipelining'),
                          _ratio(ms(k), ms(p + '+pipelining')), facts]
             else:
-                cells = [row['module'], ms(k), row['python_label'], 'n/a', 'n/a', '', '', '', '', facts]
+                cells = [row['module'], ms(k), nocache, row['python_label'], 'n/a', 'n/a', 'n/a', '', '', '', '', facts]
             out.append('| ' + ' | '.join(cells) + ' |')
         for f in spec['floors']:
             v = f['variant']
             piped = ms(v + '+pipelining') if v + '+pipelining' in pt else ''
-            cells = [f'floor: {f["label"]}', '', '', ms(v), '', '', '', piped, '', '']
+            cells = [f'floor: {f["label"]}', '', '', '', ms(v), '', '', '', '', piped, '', '']
             out.append('| ' + ' | '.join(cells) + ' |')
         out.append('')
 

@@ -35,6 +35,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Only the temp path: an older kvmnet.network elsewhere must not be picked up.
 export ANSIBLE_COLLECTIONS_PATH=$tmp/collections
+# The local connection runs modules with this HOME: the action plugin's
+# binary cache (~/.ansible/kvmnet) and async results stay in the temp dir
+# (async's dir named outright: the controller expands ~ from the passwd).
+mkdir -p "$tmp/home"
+export HOME=$tmp/home ANSIBLE_ASYNC_DIR=$tmp/home/.ansible_async
 
 "$venv/bin/ansible-galaxy" collection install "$tarball" -p "$tmp/collections" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log" >&2; fail "ansible-galaxy collection install $tarball"; }
