@@ -52,6 +52,14 @@ play() {
 puts() { grep -c '^<localhost> PUT ' "$1" || true; }
 execs() { grep -c '^<localhost> EXEC ' "$1" || true; }
 
+# A no-change task: the NIC the test driver's guest has.
+nic_task='      kvmnet.network.vm_interface:
+        domain: test
+        uri: test:///default
+        type: network
+        source: {network: default}
+        mac: aa:bb:cc:dd:ee:ff'
+
 # --- The same results either way. Each task runs for cache false, then
 # true; the two registered results must be equal.
 cat >"$tmp/same.yml" <<YAML
@@ -77,12 +85,7 @@ cat >"$tmp/same.yml" <<YAML
       loop: [false, true]
       register: real
     - name: The test driver's guest's NIC as it is (no change)
-      kvmnet.network.vm_interface:
-        domain: test
-        uri: test:///default
-        type: network
-        source: {network: default}
-        mac: aa:bb:cc:dd:ee:ff
+$nic_task
       vars: {kvmnet_binary_cache: "{{ item }}"}
       loop: [false, true]
       register: same
@@ -156,12 +159,7 @@ cat >"$tmp/ops.yml" <<YAML
   gather_facts: false
   tasks:
     - name: The test driver's guest's NIC as it is
-      kvmnet.network.vm_interface:
-        domain: test
-        uri: test:///default
-        type: network
-        source: {network: default}
-        mac: aa:bb:cc:dd:ee:ff
+$nic_task
       loop: [1, 2, 3, 4]
 YAML
 rm -rf "$cache"
