@@ -8,8 +8,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export KVMNET_NS=${KVMNET_TEST_NS:-kvmnet-test}
 export KVMNET_SANDBOX=${KVMNET_TEST_SANDBOX:-/run/kvmnet-test}
-step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
+# Each step says when it starts (seconds since the run began): where the
+# time goes, read straight from CI's log.
+step() { printf '\n==> [%ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 # A step that hangs fails after its limit, named, instead of running into
 # CI's deadline with nothing said (timeout signals the whole step).
 bounded() {
