@@ -101,10 +101,32 @@ impl Module for FileLine {
     }
 }
 
-fn tmpfile(tag: &str) -> PathBuf {
+/// A scratch file's path, removed (if a test made it) when the test ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+fn tmpfile(tag: &str) -> Scratch {
     let p = std::env::temp_dir().join(format!("kvmnet-driver-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_file(&p);
-    p
+    Scratch(p)
 }
 
 fn run(args: Value) -> Value {
@@ -116,7 +138,7 @@ fn check_mode_reports_but_changes_nothing() {
     let path = tmpfile("check");
     std::fs::write(&path, "old\n").unwrap();
     let out = run(
-        json!({"path": path, "line": "new", "_ansible_check_mode": true, "_ansible_diff": true}),
+        json!({"path": *path, "line": "new", "_ansible_check_mode": true, "_ansible_diff": true}),
     );
     assert_eq!(out["changed"], json!(true));
     assert_eq!(
@@ -130,12 +152,12 @@ fn check_mode_reports_but_changes_nothing() {
 #[test]
 fn apply_then_second_run_is_unchanged() {
     let path = tmpfile("apply");
-    let out = run(json!({"path": path, "line": "hello"}));
+    let out = run(json!({"path": *path, "line": "hello"}));
     assert_eq!(out["changed"], json!(true));
     assert!(out.get("diff").is_none(), "diff only in diff mode: {out}");
     assert_eq!(out["content"], json!("hello\n"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello\n");
-    let again = run(json!({"path": path, "line": "hello", "_ansible_diff": true}));
+    let again = run(json!({"path": *path, "line": "hello", "_ansible_diff": true}));
     assert_eq!(again["changed"], json!(false));
     assert!(
         again.get("diff").is_none(),
@@ -146,7 +168,7 @@ fn apply_then_second_run_is_unchanged() {
 #[test]
 fn a_failed_verify_is_a_failure() {
     let path = tmpfile("verify");
-    let out = run(json!({"path": path, "line": "hello", "sabotage": true}));
+    let out = run(json!({"path": *path, "line": "hello", "sabotage": true}));
     assert_eq!(out["failed"], json!(true));
     assert_eq!(out["error_kind"], json!("Verification"));
     let msg = out["msg"].as_str().unwrap();
@@ -160,8 +182,8 @@ fn a_failed_verify_is_a_failure() {
 fn bad_input_is_a_failure_object_and_touches_nothing() {
     let path = tmpfile("bad");
     for args in [
-        json!({"path": path, "line": "a\nb"}),
-        json!({"path": path, "lien": "x"}),
+        json!({"path": *path, "line": "a\nb"}),
+        json!({"path": *path, "lien": "x"}),
     ] {
         let out = run(args);
         assert_eq!(out["failed"], json!(true), "{out}");

@@ -87,6 +87,7 @@ fn a_panic_is_a_failure_object() {
         .env("KVMNET_PANIC_CHILD_ARGS", &args)
         .output()
         .unwrap();
+    let _ = std::fs::remove_file(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     // The test harness prints "test child ... " before the child's output.
     let results: Vec<serde_json::Value> = stdout

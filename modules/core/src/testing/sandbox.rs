@@ -109,6 +109,7 @@ impl Sandbox {
             cmd.env_remove("LIBVIRT_DEFAULT_URI");
         }
         let out = cmd.output().unwrap();
+        let _ = std::fs::remove_file(&file);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             stdout.lines().count(),
