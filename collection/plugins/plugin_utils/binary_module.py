@@ -132,7 +132,7 @@ class BinaryModuleAction(ActionBase):
         uname_names = {a: sorted(n for n, b in ARCH_NAMES.items() if b == a) for a in binaries}
 
         module_args = dict(self._task.args)
-        self._update_module_args(f'{module}_{arch or "cached"}', module_args, task_vars)
+        self._update_module_args(f'{module}_{arch}' if arch else module, module_args, task_vars)
         # Imported here: ansible-core before 2.19 has no module encoders
         # (and no cached path).
         from ansible.module_utils.common.json import Direction, get_module_encoder
