@@ -184,6 +184,13 @@ play "$tmp/become.log" "$tmp/ops.yml" -e ansible_become=true
 [ "$(puts "$tmp/become.log")" = 8 ] ||
   fail "become with pipelining off: expected the normal path (8 copies), got $(puts "$tmp/become.log")"
 pass "become with pipelining off: the normal path, as Ansible would not pipeline either"
+# With pipelining on, become uses the cache: of the user sudo makes (its
+# HOME, with sudo's -H), installed on the first run if need be.
+play "$tmp/become-piped-1.log" "$tmp/ops.yml" -e ansible_become=true -e ansible_pipelining=true
+play "$tmp/become-piped.log" "$tmp/ops.yml" -e ansible_become=true -e ansible_pipelining=true
+[ "$(puts "$tmp/become-piped.log")" = 0 ] && [ "$(execs "$tmp/become-piped.log")" = 4 ] ||
+  fail "become with pipelining on, warm: expected no copy and 4 commands, got $(puts "$tmp/become-piped.log") and $(execs "$tmp/become-piped.log")"
+pass "become with pipelining on: one command per task through sudo, nothing copied"
 
 # --- A cached binary that cannot be trusted is replaced: another user's
 # file, one not executable; an older build is removed when a new one is

@@ -55,37 +55,20 @@ class BinaryModuleAction(ActionBase):
         task_vars = task_vars or {}
         module = self._task.resolved_action or self._task.action
 
-        platform = self._platform_from_facts(task_vars)
-        use_cache = self._cache_usable(task_vars)
-        if use_cache and platform is None:
-            # The command finds the CPU itself: no uname round trip.
-            cached = self._run_cached(module, None, task_vars)
-            if cached is not None:
-                return merge_hash(result, cached)
-            use_cache = False  # tried: the normal path runs it
-        if platform is None:
-            platform = self._platform_from_uname()
-        if 'msg' in platform:
-            result.update(failed=True, msg=platform['msg'])
-            return result
-        system, machine = platform['system'], platform['machine']
-        arch = ARCH_NAMES.get(machine.lower())
-        if system.lower() != 'linux' or arch is None or not self._binary(module, arch):
-            shipped = [a for a in sorted(set(ARCH_NAMES.values())) if self._binary(module, a)]
-            result.update(
-                failed=True,
-                msg=(
-                    f'{module} has no binary for this host, which is {system} {machine}: '
-                    f'this installation of the collection ships it for Linux '
-                    f'{", ".join(shipped) or "(no architecture: the collection was built without binaries)"}'
-                ),
-            )
-            return result
-
-        if use_cache:
+        # With facts the CPU is known here; without, the cached path's
+        # command finds it itself (no uname round trip), and only the normal
+        # path asks uname.
+        facts = self._platform_from_facts(task_vars)
+        arch, msg = self._arch_for(module, facts) if facts else (None, None)
+        if msg is None and self._cache_usable(task_vars):
             cached = self._run_cached(module, arch, task_vars)
             if cached is not None:
                 return merge_hash(result, cached)
+        if msg is None and arch is None:
+            arch, msg = self._arch_for(module, self._platform_from_uname())
+        if msg is not None:
+            result.update(failed=True, msg=msg)
+            return result
 
         wrap_async = self._task.async_val
         result = merge_hash(
@@ -183,6 +166,22 @@ class BinaryModuleAction(ActionBase):
         from ansible.vars.clean import remove_internal_keys
         remove_internal_keys(data)
         return data
+
+    def _arch_for(self, module, platform):
+        """(arch, None) for the binary this platform runs, or (None, why
+        not): uname failed, or no binary ships for its system and CPU."""
+        if 'msg' in platform:
+            return None, platform['msg']
+        system, machine = platform['system'], platform['machine']
+        arch = ARCH_NAMES.get(machine.lower())
+        if system.lower() == 'linux' and arch is not None and self._binary(module, arch):
+            return arch, None
+        shipped = [a for a in sorted(set(ARCH_NAMES.values())) if self._binary(module, a)]
+        return None, (
+            f'{module} has no binary for this host, which is {system} {machine}: '
+            f'this installation of the collection ships it for Linux '
+            f'{", ".join(shipped) or "(no architecture: the collection was built without binaries)"}'
+        )
 
     def _binary(self, module, arch):
         """The path of the module's binary for `arch`, or None."""
