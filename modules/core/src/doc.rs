@@ -24,6 +24,8 @@ pub struct ModuleDoc {
     pub notes: &'static [&'static str],
     /// The EXAMPLES block: YAML tasks. The same file is run by the tests.
     pub examples: &'static str,
+    /// A facts module: changes nothing, returns `ansible_facts`.
+    pub read_only: bool,
 }
 
 /// Lines of the generated doc file stay within this many columns (sanity's
@@ -131,11 +133,20 @@ pub fn python_module(name: &str, meta: &ModuleDoc, params: &Spec, returns: &Spec
     );
     doc.insert(
         "attributes".into(),
-        json!({
-            "check_mode": attribute("Can run in check_mode and return changed status prediction without modifying target."),
-            "diff_mode": attribute("Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode."),
-            "platform": {"description": "Target OS/families that can be operated against.", "support": "N/A", "platforms": "posix"},
-        }),
+        if meta.read_only {
+            json!({
+                "check_mode": attribute("Can run in check_mode and return changed status prediction without modifying target. It never modifies the target."),
+                "diff_mode": {"description": "Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.", "support": "none", "details": "It changes nothing, so there is no diff."},
+                "facts": attribute("Action returns an C(ansible_facts) dictionary that will update existing host facts."),
+                "platform": {"description": "Target OS/families that can be operated against.", "support": "N/A", "platforms": "posix"},
+            })
+        } else {
+            json!({
+                "check_mode": attribute("Can run in check_mode and return changed status prediction without modifying target."),
+                "diff_mode": attribute("Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode."),
+                "platform": {"description": "Target OS/families that can be operated against.", "support": "N/A", "platforms": "posix"},
+            })
+        },
     );
     if !meta.notes.is_empty() {
         doc.insert("notes".into(), json!(meta.notes));

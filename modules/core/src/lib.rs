@@ -16,6 +16,7 @@ pub mod args;
 pub mod cmd;
 pub mod doc;
 pub mod error;
+pub mod firewall;
 pub mod fs;
 pub mod run;
 pub mod spec;

@@ -40,6 +40,26 @@ fn backend(doing: impl std::fmt::Display, e: virt::error::Error) -> Error {
     Error::new(kind, format!("{doing}: {}", e.message()))
 }
 
+/// Where libvirt looks for a running domain's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressSource {
+    /// The DHCP leases of the libvirt network the NIC is on.
+    Lease,
+    /// The QEMU guest agent inside the guest.
+    Agent,
+    /// The host's neighbour (ARP) table.
+    Arp,
+}
+
+/// A domain as listed: its name, whether it runs, and its definition (the
+/// live one when it runs, else the persistent one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainListing {
+    pub name: String,
+    pub running: bool,
+    pub xml: String,
+}
+
 /// What changes in a network update: libvirt's `virNetworkUpdate` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateCommand {
@@ -277,18 +297,59 @@ impl Libvirt {
         }))
     }
 
+    /// Every domain, running or not, with its definition.
+    pub fn domains(&self) -> Result<Vec<DomainListing>> {
+        let domains = self
+            .conn
+            .list_all_domains(0)
+            .map_err(|e| backend("listing domains", e))?;
+        let mut out = Vec::new();
+        for d in &domains {
+            let name = d
+                .name()
+                .map_err(|e| backend("reading a domain's name", e))?;
+            let running = d.is_active().unwrap_or(false);
+            let xml = match d.xml_desc(0) {
+                Ok(x) => x,
+                // Undefined between the listing and now.
+                Err(e) if e.code().is(ErrorNumber::NoDomain) => continue,
+                Err(e) => return Err(backend(format!("reading domain {name}"), e)),
+            };
+            out.push(DomainListing { name, running, xml });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The names of every network, active or not, sorted.
+    pub fn network_names(&self) -> Result<Vec<String>> {
+        let nets = self
+            .conn
+            .list_all_networks(0)
+            .map_err(|e| backend("listing networks", e))?;
+        let mut names = nets
+            .iter()
+            .map(|n| n.name().map_err(|e| backend("reading a network's name", e)))
+            .collect::<Result<Vec<_>>>()?;
+        names.sort();
+        Ok(names)
+    }
+
     /// The IPv4 addresses of a running domain's NICs, by MAC, as libvirt
-    /// finds them from its networks' DHCP leases (`lease`) or the host's
-    /// ARP table (otherwise). Empty when the domain does not run.
-    pub fn domain_addresses(&self, name: &str, lease: bool) -> Result<Vec<(String, String)>> {
+    /// finds them from `source`. Empty when the domain does not run.
+    pub fn domain_addresses(
+        &self,
+        name: &str,
+        source: AddressSource,
+    ) -> Result<Vec<(String, String)>> {
         let dom = self.must_domain(name)?;
         if !dom.is_active().unwrap_or(false) {
             return Ok(Vec::new());
         }
-        let source = if lease {
-            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE
-        } else {
-            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP
+        let source = match source {
+            AddressSource::Lease => sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+            AddressSource::Agent => sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+            AddressSource::Arp => sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
         };
         let nics = dom
             .interface_addresses(source, 0)

@@ -29,6 +29,7 @@ const DOC: ModuleDoc = ModuleDoc {
     requirements: &[],
     notes: &[],
     examples: "- name: Example\n  kvmnet.network.demo:\n    name: x\n",
+    read_only: false,
 };
 
 fn text() -> String {

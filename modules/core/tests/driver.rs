@@ -47,6 +47,7 @@ impl Module for FileLine {
         requirements: &[],
         notes: &[],
         examples: "",
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;

@@ -37,6 +37,7 @@ impl Module for Panicky {
         requirements: &[],
         notes: &[],
         examples: "",
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;

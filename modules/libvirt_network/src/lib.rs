@@ -100,6 +100,7 @@ impl Module for LibvirtNetwork {
             "Refuses to redefine a network that has settings kvmnet does not model (for example <metadata> or dnsmasq options), rather than drop them.",
         ],
         examples: include_str!("../examples.yml"),
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;

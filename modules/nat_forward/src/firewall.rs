@@ -3,6 +3,7 @@
 //! a failure leaves the rules as they were.
 
 use crate::rules::{self, Chain, Firewall, LIBVIRT_TABLE, NFT_TABLE, Rule};
+pub use kvmnet_core::firewall::Listings;
 use kvmnet_core::{Mutation, Result, cmd};
 
 /// What the backends hold of one forward.
@@ -15,75 +16,15 @@ pub struct Observed {
     pub others_in_table: bool,
 }
 
-/// What the firewalls hold that a forward cares about: our nft table and
-/// libvirt's (`nft -a list table`, each; the whole ruleset, with
-/// iptables-nft's tables translated, takes longer), and all of iptables
-/// (`iptables-save`: one call costs what one table's listing does). ""
-/// for what does not exist or is not installed.
-#[derive(Debug, Clone, Default)]
-pub struct Listings {
-    nft: String,
-    iptables: String,
-}
-
-impl Listings {
-    pub fn read() -> Result<Listings> {
-        let read = |prog: &str, argv: &[&str]| {
-            if cmd::on_path(prog) {
-                cmd::read(argv)
-            } else {
-                Ok(String::new())
-            }
-        };
-        let mut nft = String::new();
-        for table in [NFT_TABLE, LIBVIRT_TABLE] {
-            match read("nft", &["nft", "-a", "list", "table", "ip", table]) {
-                Ok(t) => nft += &t,
-                Err(e) if e.msg.contains("No such file or directory") => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Listings {
-            nft,
-            iptables: read("iptables-save", &["iptables-save"])?,
-        })
-    }
-
-    /// One nft table of family `ip`, from its `table` line to its closing
-    /// brace; "" when there is no such table.
-    pub fn nft_table(&self, name: &str) -> String {
-        let head = format!("table ip {name} {{");
-        let mut lines = self.nft.lines().skip_while(|l| !l.starts_with(&head));
-        let Some(first) = lines.next() else {
-            return String::new();
-        };
-        let mut out = format!("{first}\n");
-        for l in lines {
-            out += l;
-            out += "\n";
-            if l == "}" {
-                break;
-            }
-        }
-        out
-    }
-
-    /// One iptables table's rules, from `*<table>` to its COMMIT.
-    pub fn iptables_table(&self, table: &str) -> String {
-        let head = format!("*{table}");
-        self.iptables
-            .lines()
-            .skip_while(|l| *l != head)
-            .take_while(|l| *l != "COMMIT")
-            .map(|l| format!("{l}\n"))
-            .collect()
-    }
+/// Our nft table, libvirt's, and iptables.
+pub fn listings() -> Result<Listings> {
+    Listings::read(&[NFT_TABLE, LIBVIRT_TABLE])
 }
 
 /// The rules tagged for forward `name`, in both backends (a forward that
 /// moved between backends must leave nothing behind).
 pub fn observe(name: &str) -> Result<Observed> {
-    Ok(observe_in(&Listings::read()?, name))
+    Ok(observe_in(&listings()?, name))
 }
 
 pub fn observe_in(l: &Listings, name: &str) -> Observed {
@@ -223,16 +164,14 @@ mod tests {
 
     #[test]
     fn rules_are_read_from_their_own_tables_only() {
-        let l = Listings {
-            nft: "table inet user {\n\tchain forward {\n\t\taccept comment \"kvmnet:web:00000001\" # handle 2\n\t}\n}\n\
+        let l = Listings::from_text(
+            "table inet user {\n\tchain forward {\n\t\taccept comment \"kvmnet:web:00000001\" # handle 2\n\t}\n}\n\
 table ip kvmnet { # handle 9\n\tchain prerouting { # handle 1\n\t\tfib daddr type local tcp dport 80 dnat to 10.0.0.5:80 comment \"kvmnet:web:00000002\" # handle 4\n\t\ttcp dport 81 dnat to 10.0.0.6:80 comment \"kvmnet:db:00000003\" # handle 5\n\t}\n}\n\
-table ip libvirt_network { # handle 3\n\tchain forward { # handle 1\n\t\toifname \"virbr0\" accept comment \"kvmnet:web:00000004\" # handle 8\n\t\tjump guest_input # handle 5\n\t}\n}\n"
-                .into(),
-            iptables: "*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m comment --comment kvmnet:web:00000005 -j ACCEPT\n\
+table ip libvirt_network { # handle 3\n\tchain forward { # handle 1\n\t\toifname \"virbr0\" accept comment \"kvmnet:web:00000004\" # handle 8\n\t\tjump guest_input # handle 5\n\t}\n}\n",
+            "*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m comment --comment kvmnet:web:00000005 -j ACCEPT\n\
 -A FORWARD -m comment --comment kvmnet:web:00000006 -j ACCEPT\n-A LIBVIRT_FWI -o virbr1 -j REJECT\nCOMMIT\n\
-*nat\n-A OUTPUT -m comment --comment kvmnet:web:00000007 -j DNAT --to-destination 10.0.0.5\nCOMMIT\n"
-                .into(),
-        };
+*nat\n-A OUTPUT -m comment --comment kvmnet:web:00000007 -j DNAT --to-destination 10.0.0.5\nCOMMIT\n",
+        );
         let o = observe_in(&l, "web");
         let tags: Vec<&str> = o.rules.iter().map(|r| &r.tag[11..]).collect();
         assert_eq!(tags, ["00000002", "00000004", "00000007", "00000006"]);

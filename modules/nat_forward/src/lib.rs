@@ -93,6 +93,7 @@ impl Module for NatForward {
             "A host firewall of your own that drops forwarded traffic (a FORWARD policy of drop, another table's reject) must allow the forward too.",
         ],
         examples: include_str!("../examples.yml"),
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;
@@ -123,7 +124,7 @@ impl Module for NatForward {
     }
 
     fn observe(host: &Host, p: &Params) -> Result<State> {
-        let listings = Listings::read()?;
+        let listings = firewall::listings()?;
         let fw = firewall::observe_in(&listings, &p.name);
         host.listings.replace(Some(listings));
         let saved = persist::observe(&host.paths, &p.name, &host.exe)?;
@@ -165,7 +166,7 @@ impl Module for NatForward {
             .ok_or_else(|| Error::bug("no libvirt connection for a present forward"))?;
         let listings = match host.listings.borrow().clone() {
             Some(l) => l,
-            None => Listings::read()?,
+            None => firewall::listings()?,
         };
         let forward = resolve::forward(lv, p, &listings)?;
         d.rules = rules::render(&forward);

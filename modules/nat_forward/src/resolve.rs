@@ -5,7 +5,7 @@
 use crate::firewall::{self, Listings};
 use crate::params::{Backend, Params};
 use crate::rules::{Cidr, Firewall, Forward, Ports};
-use kvmnet_core::libvirt::Libvirt;
+use kvmnet_core::libvirt::{AddressSource, Libvirt};
 use kvmnet_core::{Error, Result, validate};
 use std::net::Ipv4Addr;
 
@@ -360,13 +360,13 @@ fn guest_address(
             "domain {domain} has no NIC on network {net}"
         )));
     }
-    for lease in [true, false] {
+    for source in [AddressSource::Lease, AddressSource::Arp] {
         // The ARP source is a fallback: where libvirt cannot read the
         // host's neighbour table (libvirt 9 on newer kernels answers
         // "wrong nlmsg len"), it finds nothing rather than failing.
-        let found = match lv.domain_addresses(domain, lease) {
+        let found = match lv.domain_addresses(domain, source) {
             Ok(a) => a,
-            Err(_) if !lease => Vec::new(),
+            Err(_) if source == AddressSource::Arp => Vec::new(),
             Err(e) => return Err(e),
         };
         let found = found

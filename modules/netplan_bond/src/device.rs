@@ -222,6 +222,7 @@ impl Device for Params {
             "KVMNET_VERIFY_TIMEOUT (seconds, default 60) bounds the wait for the kernel to match after netplan apply.",
         ],
         examples: include_str!("../examples.yml"),
+        read_only: false,
     };
     const KIND: &'static str = "bond";
     const SECTION: &'static str = "bonds";

@@ -81,6 +81,7 @@ impl Module for SriovVfs {
             "O(persist=netplan) keeps the count only (netplan has no per-VF MAC or trust); O(persist=udev) keeps the count and the settings the task names.",
         ],
         examples: include_str!("../examples.yml"),
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;

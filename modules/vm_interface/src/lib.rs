@@ -192,6 +192,7 @@ impl Module for VmInterface {
             "The MAC address is the NIC's identity: a task with another MAC manages another NIC.",
         ],
         examples: include_str!("../examples.yml"),
+        read_only: false,
     };
     type Params = Params;
     type Returns = Returns;

@@ -11,7 +11,7 @@
 //! and a check-mode run that must both be unchanged.
 
 use kvmnet_core::testing::configuration_only;
-use kvmnet_core::testing::sandbox::{self as rig, Sandbox, sh, virsh};
+use kvmnet_core::testing::sandbox::{self as rig, Sandbox, virsh};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -23,18 +23,10 @@ fn repo() -> &'static Path {
 
 /// The sandbox with a running guest `t-vmi` without NICs, and two NAT
 /// networks `t-vmi-a` and `t-vmi-b`.
-/// The hot-plug guest's kernel and initramfs (built once).
-fn os_guest_dir() -> String {
-    sh(&[repo().join("tests/rig/os-guest/build.sh").to_str().unwrap()])
-        .unwrap_or_else(|e| panic!("building the hot-plug guest: {e}"))
-        .trim()
-        .to_string()
-}
-
 fn sandbox() -> Sandbox {
     let sb = rig::sandbox(env!("CARGO_BIN_EXE_vm_interface"));
-    let dir = os_guest_dir();
-    boot_os_guest(&sb, &dir, GUEST, "");
+    let dir = rig::os_guest_dir();
+    sb.boot_os_guest(&dir, GUEST, "");
     for (name, octet) in [("t-vmi-a", 1), ("t-vmi-b", 2)] {
         let net = format!(
             "<network><name>{name}</name><forward mode='nat'/><bridge name='virbr-{name}'/><ip address='10.92.{octet}.1' netmask='255.255.255.0'/></network>"
@@ -45,46 +37,6 @@ fn sandbox() -> Sandbox {
         virsh(&["net-start", name]);
     }
     sb
-}
-
-/// Define and start a hot-plug guest (kernel in `dir`) and wait until its
-/// kernel is up: until then a hot-unplug request goes unanswered.
-/// `q35_ports`: for a q35 machine, how many pcie-root-ports; empty for the
-/// default `pc` machine.
-fn boot_os_guest(sb: &Sandbox, dir: &str, name: &str, q35_ports: &str) {
-    let console = format!("{}/{name}.console", sb.root);
-    let _ = std::fs::remove_file(&console);
-    let mut xml = std::fs::read_to_string(repo().join("tests/rig/os-guest/domain.xml"))
-        .unwrap()
-        .replace("@NAME@", name)
-        .replace("@DIR@", dir)
-        .replace("@CONSOLE@", &console);
-    if !q35_ports.is_empty() {
-        xml = xml
-            .replace("machine='pc'", "machine='q35'")
-            .replace("<devices>", &format!("<devices>{q35_ports}"));
-    }
-    define_and_start(sb, name, &xml, true);
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&console)
-        .unwrap_or_default()
-        .contains("kvmnet-os-guest: ready")
-    {
-        assert!(
-            start.elapsed().as_secs() < 180,
-            "the hot-plug guest did not boot within 180 s: {console}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
-fn define_and_start(sb: &Sandbox, name: &str, xml: &str, start: bool) {
-    let file = format!("{}/{name}.xml", sb.root);
-    std::fs::write(&file, xml).unwrap();
-    virsh(&["define", &file]);
-    if start {
-        virsh(&["start", name]);
-    }
 }
 
 /// Everything a run could change: every t-* domain's live and persistent
@@ -307,7 +259,7 @@ fn a_stopped_domain_is_changed_in_its_definition_only() {
         .filter(|l| !l.contains("<uuid>"))
         .collect::<Vec<_>>()
         .join("\n");
-    define_and_start(&sb, "t-vmi-stopped", &xml, false);
+    sb.define_and_start("t-vmi-stopped", &xml, false);
     let args =
         json!({"domain": "t-vmi-stopped", "type": "bridge", "source": {"bridge": "br-host"}});
     let r = converge(&sb, args.clone());
@@ -444,7 +396,7 @@ fn a_detach_the_guest_does_not_answer_fails_clearly() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    define_and_start(&sb, "t-vmi-fw", &xml, true);
+    sb.define_and_start("t-vmi-fw", &xml, true);
     let nic = json!({"domain": "t-vmi-fw", "type": "network", "source": {"network": "t-vmi-a"}});
     let mac = converge(&sb, nic)["mac"].as_str().unwrap().to_string();
     let before = snapshot(&sb);
@@ -513,7 +465,7 @@ fn a_q35_guest_hot_plugs_through_pcie_root_ports() {
     let ports = "<controller type='pci' index='0' model='pcie-root'/>\
         <controller type='pci' index='1' model='pcie-root-port'/>\
         <controller type='pci' index='2' model='pcie-root-port'/>";
-    boot_os_guest(&sb, &os_guest_dir(), "t-vmi-q35", ports);
+    sb.boot_os_guest(&rig::os_guest_dir(), "t-vmi-q35", ports);
     let nic = json!({"domain": "t-vmi-q35", "type": "bridge", "source": {"bridge": "br-host"}, "mac": "52:54:00:92:00:51"});
     let r = converge(&sb, nic.clone());
     assert_eq!(master(&sb, r["target"].as_str().unwrap()), "br-host");

@@ -23,9 +23,12 @@ const RTM_GETADDR: u16 = 22;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
 const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_LINKINFO: u16 = 18;
+const IFLA_STATS64: u16 = 23;
+const IFLA_PROMISCUITY: u16 = 30;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const IFLA_BR_FORWARD_DELAY: u16 = 1;
@@ -56,6 +59,7 @@ const IFLA_BOND_LP_INTERVAL: u16 = 19;
 const IFLA_BOND_PACKETS_PER_SLAVE: u16 = 20;
 const IFLA_BOND_AD_LACP_RATE: u16 = 21;
 const IFLA_BOND_AD_SELECT: u16 = 22;
+const IFLA_VLAN_ID: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 
@@ -123,6 +127,20 @@ pub struct Link {
     pub kind: Option<String>,
     pub bridge: Option<BridgeInfo>,
     pub bond: Option<BondInfo>,
+    /// Promiscuous mode is on: set by hand, or by a bridge or macvtap the
+    /// link is a port of (IFLA_PROMISCUITY counts both; the IFF_PROMISC
+    /// flag rtnetlink reports is only the one set by hand).
+    pub promisc: bool,
+    /// The link this one is stacked on (IFLA_LINK): a VLAN's parent, a
+    /// macvtap's lower device; for a veth, its peer (maybe in another
+    /// namespace). None when there is none.
+    pub parent: Option<u32>,
+    /// A VLAN link's 802.1Q ID.
+    pub vlan_id: Option<u16>,
+    /// Packets the kernel dropped on this link, received and sent
+    /// (rtnl_link_stats64 rx_dropped, tx_dropped).
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +169,13 @@ pub(crate) fn attributes(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
 pub(crate) fn u32_of(b: &[u8]) -> u32 {
     b.get(..4)
         .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
+        .unwrap_or(0)
+}
+
+fn u64_of(b: &[u8]) -> u64 {
+    b.get(..8)
+        .and_then(|x| x.try_into().ok())
+        .map(u64::from_ne_bytes)
         .unwrap_or(0)
 }
 
@@ -291,6 +316,14 @@ pub fn links() -> Result<Vec<Link>> {
                     IFLA_IFNAME => link.name = string_of(v),
                     IFLA_MTU => link.mtu = u32_of(v),
                     IFLA_MASTER => link.master = Some(u32_of(v)),
+                    IFLA_PROMISCUITY => link.promisc = u32_of(v) > 0,
+                    IFLA_LINK => link.parent = Some(u32_of(v)).filter(|p| *p != link.index),
+                    // struct rtnl_link_stats64: u64 rx/tx packets, bytes,
+                    // errors, then rx_dropped (byte 48) and tx_dropped (56).
+                    IFLA_STATS64 if v.len() >= 64 => {
+                        link.rx_dropped = u64_of(&v[48..56]);
+                        link.tx_dropped = u64_of(&v[56..64]);
+                    }
                     IFLA_OPERSTATE => link.oper_up = v.first() == Some(&IF_OPER_UP),
                     IFLA_ADDRESS if v.len() == 6 => {
                         link.mac = Some(
@@ -316,6 +349,12 @@ pub fn links() -> Result<Vec<Link>> {
             match link.kind.as_deref() {
                 Some("bridge") => link.bridge = Some(parse_bridge(info_data)),
                 Some("bond") => link.bond = Some(parse_bond(info_data)),
+                Some("vlan") => {
+                    link.vlan_id = attributes(info_data)
+                        .into_iter()
+                        .find(|(k, v)| *k == IFLA_VLAN_ID && v.len() >= 2)
+                        .map(|(_, v)| u16::from_ne_bytes([v[0], v[1]]))
+                }
                 _ => {}
             }
             link
@@ -496,6 +535,24 @@ mod tests {
         assert_eq!(u32::from(b.priority), sys("priority"));
         let mac = std::fs::read_to_string("/sys/class/net/br-host/address").unwrap();
         assert_eq!(br.mac.as_deref(), Some(mac.trim()));
+        // Flags and drop counters, for the bridge and its port (nothing
+        // sends on them while the test runs).
+        for l in [br, port] {
+            let read = |f: &str| {
+                let t = std::fs::read_to_string(format!("/sys/class/net/{}/{f}", l.name)).unwrap();
+                let t = t.trim();
+                u64::from_str_radix(
+                    t.trim_start_matches("0x"),
+                    if t.starts_with("0x") { 16 } else { 10 },
+                )
+                .unwrap()
+            };
+            assert_eq!(l.promisc, read("flags") & 0x100 != 0, "{}", l.name);
+            assert_eq!(l.rx_dropped, read("statistics/rx_dropped"), "{}", l.name);
+            assert_eq!(l.tx_dropped, read("statistics/tx_dropped"), "{}", l.name);
+        }
+        // A bridge port is promiscuous (the bridge set it).
+        assert!(port.promisc, "veth-lan0 is a bridge port: promiscuous");
     }
 
     fn attr(kind: u16, payload: &[u8]) -> Vec<u8> {

@@ -43,6 +43,20 @@ pub fn virsh(args: &[&str]) -> String {
     sh(&argv).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The repository's root (the core crate is at modules/core).
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The hot-plug guest's kernel and initramfs (tests/rig/os-guest, built
+/// once): the directory they are in.
+pub fn os_guest_dir() -> String {
+    sh(&[repo().join("tests/rig/os-guest/build.sh").to_str().unwrap()])
+        .unwrap_or_else(|e| panic!("building the hot-plug guest: {e}"))
+        .trim()
+        .to_string()
+}
+
 /// Take the sandbox for a test of module `binary`. Panics, naming the
 /// rig, when it is not up.
 pub fn sandbox(binary: &str) -> Sandbox {
@@ -81,6 +95,51 @@ pub fn sandbox(binary: &str) -> Sandbox {
 }
 
 impl Sandbox {
+    /// Define a domain from `xml` and start it if asked.
+    pub fn define_and_start(&self, name: &str, xml: &str, start: bool) {
+        let file = format!("{}/{name}.xml", self.root);
+        std::fs::write(&file, xml).unwrap();
+        virsh(&["define", &file]);
+        if start {
+            virsh(&["start", name]);
+        }
+    }
+
+    /// Define and start a hot-plug guest (kernel in `dir`, from
+    /// [`os_guest_dir`]) and wait until its kernel is up: until then a
+    /// hot-unplug request goes unanswered. `q35_ports`: for a q35 machine,
+    /// its pcie-root-ports; empty for the default `pc` machine.
+    pub fn boot_os_guest(&self, dir: &str, name: &str, q35_ports: &str) {
+        self.boot_os_guest_with(dir, name, q35_ports, "")
+    }
+
+    /// [`Sandbox::boot_os_guest`] with `devices` (NICs) in its definition.
+    pub fn boot_os_guest_with(&self, dir: &str, name: &str, q35_ports: &str, devices: &str) {
+        let console = format!("{}/{name}.console", self.root);
+        let _ = std::fs::remove_file(&console);
+        let mut xml = std::fs::read_to_string(repo().join("tests/rig/os-guest/domain.xml"))
+            .unwrap()
+            .replace("@NAME@", name)
+            .replace("@DIR@", dir)
+            .replace("@CONSOLE@", &console);
+        if !q35_ports.is_empty() {
+            xml = xml.replace("machine='pc'", "machine='q35'");
+        }
+        xml = xml.replace("<devices>", &format!("<devices>{q35_ports}{devices}"));
+        self.define_and_start(name, &xml, true);
+        let start = std::time::Instant::now();
+        while !std::fs::read_to_string(&console)
+            .unwrap_or_default()
+            .contains("kvmnet-os-guest: ready")
+        {
+            assert!(
+                start.elapsed().as_secs() < 180,
+                "the hot-plug guest did not boot within 180 s: {console}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     /// A command inside the namespace; panics on failure.
     pub fn ns(&self, cmd: &[&str]) -> String {
         let mut argv = vec!["ip", "netns", "exec", &self.ns];

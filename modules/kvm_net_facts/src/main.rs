@@ -1,0 +1,3 @@
+fn main() {
+    kvmnet_core::run::main::<kvm_net_facts::KvmNetFacts>()
+}
