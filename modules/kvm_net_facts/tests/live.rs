@@ -24,12 +24,39 @@ const MAC_NAT: &str = "52:54:00:4b:46:01";
 const MAC_LAN: &str = "52:54:00:4b:46:02";
 
 /// The sandbox's own links this test makes; removed before and after.
-const LINKS: [&str; 4] = [LAN, UPLINK, "t-kfs", "t-kfl0"];
+const LINKS: [&str; 5] = [LAN, UPLINK, "t-kfs", "t-kfl0", "t-kfc0"];
 
 fn remove_links(sb: &Sandbox) {
     for l in LINKS {
         let _ = sh(&["ip", "-n", &sb.ns, "link", "del", l]);
     }
+    let _ = sh(&["ip", "netns", "del", &client_ns(sb)]);
+}
+
+/// A namespace of the test's own, plugged into the NAT network's bridge,
+/// where a DHCP client takes a lease for the guest's NIC.
+fn client_ns(sb: &Sandbox) -> String {
+    format!("{}-dhcp", sb.ns)
+}
+
+/// Take a real lease from the network's dnsmasq for `mac`
+/// (tests/rig/dhcp-lease.py); the leased address.
+fn take_lease(sb: &Sandbox, mac: &str) -> String {
+    let client = client_ns(sb);
+    sh(&["ip", "netns", "add", &client]).unwrap();
+    sb.ns(&[
+        "ip", "link", "add", "t-kfc0", "type", "veth", "peer", "name", "t-kfc1", "netns", &client,
+    ]);
+    sb.ns(&["ip", "link", "set", "t-kfc0", "master", NET_BRIDGE, "up"]);
+    sh(&["ip", "-n", &client, "link", "set", "t-kfc1", "up"]).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/rig/dhcp-lease.py");
+    let ip = sh(&[
+        "ip", "netns", "exec", &client, "python3", script, "t-kfc1", mac,
+    ])
+    .unwrap_or_else(|e| panic!("taking a DHCP lease: {e}"));
+    // libvirt's leases helper writes the lease file after the ACK.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    ip.trim().to_string()
 }
 
 /// What a run must not change: links (without counters), the firewall
@@ -116,9 +143,10 @@ fn nic_xml(kind: &str, source: &str, mac: &str, model: &str) -> String {
 }
 
 /// The sound setup: a NAT network with DHCP, a host bridge with an
-/// uplink, a running guest with a virtio NIC on each, both NICs' addresses
-/// in the host's neighbour table (the tiny guest asks no DHCP).
-fn setup(sb: &Sandbox) {
+/// uplink, a running guest with a virtio NIC on each. The tiny guest asks
+/// no DHCP: its NAT NIC's lease is taken for it, and its LAN NIC's address
+/// is in the host's neighbour table. Returns the leased address.
+fn setup(sb: &Sandbox) -> String {
     remove_links(sb);
     let net = format!(
         "<network><name>{NET}</name><forward mode='nat'/><bridge name='{NET_BRIDGE}'/>\
@@ -147,23 +175,19 @@ fn setup(sb: &Sandbox) {
     let nics =
         nic_xml("network", NET, MAC_NAT, "virtio") + &nic_xml("bridge", LAN, MAC_LAN, "virtio");
     sb.boot_os_guest_with(&rig::os_guest_dir(), GUEST, "", &nics);
-    for (ip, mac, dev) in [
-        ("10.94.1.50", MAC_NAT, NET_BRIDGE),
-        ("10.95.0.50", MAC_LAN, LAN),
-    ] {
-        sb.ns(&[
-            "ip",
-            "neigh",
-            "replace",
-            ip,
-            "lladdr",
-            mac,
-            "dev",
-            dev,
-            "nud",
-            "permanent",
-        ]);
-    }
+    sb.ns(&[
+        "ip",
+        "neigh",
+        "replace",
+        "10.95.0.50",
+        "lladdr",
+        MAC_LAN,
+        "dev",
+        LAN,
+        "nud",
+        "permanent",
+    ]);
+    take_lease(sb, MAC_NAT)
 }
 
 fn tap_of(r: &Value, mac: &str) -> String {
@@ -192,7 +216,7 @@ fn by_name<'a>(r: &'a Value, list: &str, name: &str) -> &'a Value {
 #[ignore = "needs the sandbox host: make test"]
 fn facts_and_findings_follow_deliberate_breakage() {
     let sb = rig::sandbox(env!("CARGO_BIN_EXE_kvm_net_facts"));
-    setup(&sb);
+    let leased = setup(&sb);
     let mut base = json!({});
 
     // Sound: nothing found, and the facts are what was built.
@@ -218,14 +242,28 @@ fn facts_and_findings_follow_deliberate_breakage() {
         net["addresses"],
         json!([{"cidr": "10.94.1.1/24", "dhcp": true}])
     );
+    let leases = net["leases"].as_array().unwrap();
+    assert_eq!(leases.len(), 1, "{net:#}");
+    assert_eq!(
+        (&leases[0]["mac"], &leases[0]["ip"]),
+        (&json!(MAC_NAT), &json!(leased))
+    );
     let dom = by_name(&r, "domains", GUEST);
     assert_eq!(dom["running"], json!(true));
     let nics = dom["nics"].as_array().unwrap();
     assert_eq!(nics.len(), 2, "{dom:#}");
     let (nat_tap, lan_tap) = (tap_of(&r, MAC_NAT), tap_of(&r, MAC_LAN));
-    for (nic, kind, source, bridge, ip, tap) in [
-        (&nics[0], "network", NET, NET_BRIDGE, "10.94.1.50", &nat_tap),
-        (&nics[1], "bridge", LAN, LAN, "10.95.0.50", &lan_tap),
+    for (nic, kind, source, bridge, ip, ip_source, tap) in [
+        (
+            &nics[0],
+            "network",
+            NET,
+            NET_BRIDGE,
+            leased.as_str(),
+            "lease",
+            &nat_tap,
+        ),
+        (&nics[1], "bridge", LAN, LAN, "10.95.0.50", "arp", &lan_tap),
     ] {
         assert_eq!(nic["type"], kind, "{nic}");
         assert_eq!(nic["source"], source, "{nic}");
@@ -233,7 +271,7 @@ fn facts_and_findings_follow_deliberate_breakage() {
         assert_eq!(nic["model"], "virtio", "{nic}");
         assert_eq!(nic["link_state"], "up", "{nic}");
         assert_eq!(nic["ips"], json!([ip]), "{nic}");
-        assert_eq!(nic["ip_source"], "arp", "{nic}");
+        assert_eq!(nic["ip_source"], ip_source, "{nic}");
         let iface = by_name(&r, "interfaces", tap);
         assert_eq!(iface["master"], bridge, "{iface}");
     }
@@ -282,24 +320,23 @@ fn facts_and_findings_follow_deliberate_breakage() {
     expect(&gather(&sb, base.clone()), &[]);
 
     // A guest whose address the host cannot find.
-    let nat_nic = format!("domain {GUEST}, NIC {MAC_NAT}");
-    sb.ns(&["ip", "neigh", "del", "10.94.1.50", "dev", NET_BRIDGE]);
+    let lan_nic_ip = |sb: &Sandbox, verb: &str| {
+        let mut argv = vec!["ip", "neigh", verb, "10.95.0.50"];
+        if verb == "replace" {
+            argv.extend(["lladdr", MAC_LAN]);
+        }
+        argv.extend(["dev", LAN]);
+        if verb == "replace" {
+            argv.extend(["nud", "permanent"]);
+        }
+        sb.ns(&argv);
+    };
+    lan_nic_ip(&sb, "del");
     expect(
         &gather(&sb, base.clone()),
-        &[("guest_without_ip", &nat_nic)],
+        &[("guest_without_ip", &lan_nic)],
     );
-    sb.ns(&[
-        "ip",
-        "neigh",
-        "replace",
-        "10.94.1.50",
-        "lladdr",
-        MAC_NAT,
-        "dev",
-        NET_BRIDGE,
-        "nud",
-        "permanent",
-    ]);
+    lan_nic_ip(&sb, "replace");
 
     // ip_forward off under an active NAT network.
     sb.ns(&["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
