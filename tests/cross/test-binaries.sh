@@ -191,6 +191,20 @@ tasks_nat_forward() {
     'r["failed"] is True and r["msg"] == "host_port: the range '"'"'90-80'"'"' ends before it starts"'
 }
 
+tasks_kvm_net_facts() {
+  # Read-only: this machine's links and firewall are only listed. The test
+  # driver's network "default" is active NAT with a bridge that is not on
+  # this machine, and no masquerade rule of libvirt's is here.
+  local facts='r["changed"] is False and [n["name"] for n in r["networks"]] == ["default"] and r["domains"][0]["nics"][0]["source"] == "default" and r["ansible_facts"]["kvmnet"]["findings"] == r["findings"]'
+  local checks='[(f["check"], f["subject"]) for f in r["findings"]]'
+  task "test driver: facts and findings" run '{"uri": "test:///default"}' \
+    "$facts and (\"bridge_missing\", \"network default\") in $checks and (\"nat_rules_missing\", \"network default\") in $checks and \"default\" in r[\"topology\"][\"mermaid\"]"
+  task "test driver: the same in check mode, a finding ignored" check '{"uri": "test:///default", "ignore": ["nat_rules_missing"]}' \
+    "$facts and \"nat_rules_missing\" not in [c for c, _ in $checks]"
+  task "refused: a check that does not exist" check '{"ignore": ["no_such_check"]}' \
+    'r["failed"] is True and "no_such_check" in r["msg"]'
+}
+
 tasks_sriov_vfs() {
   # Check mode: sysfs and rtnetlink read, then refused (lo has no VFs).
   task "a virtual interface named as the PF refused" check \

@@ -566,40 +566,25 @@ findings:
       returned: always
       type: str
       choices:
-        error:
-          - Guests' networking is broken or will break.
-        warning:
-          - Likely a problem, or a cost worth knowing.
+        - error
+        - warning
     check:
       description:
         - Which check found it (the names O(ignore) takes).
       returned: always
       type: str
       choices:
-        libvirt_unreachable:
-          - libvirt does not answer at O(uri).
-        bridge_missing:
-          - A host bridge a NIC or an active (or host-bridge) network names does not exist.
-        nic_not_on_bridge:
-          - A running guest's tap is not a port of the bridge its NIC names.
-        guest_without_ip:
-          - >-
-            A running guest's NIC (link up) has no IPv4 address in the DHCP leases, from the guest agent, or in the ARP
-            table.
-        nic_model:
-          - A NIC's model is not virtio.
-        ip_forward_off:
-          - C(net.ipv4.ip_forward) is off while a NAT or routed network is active.
-        nat_rules_missing:
-          - An active NAT network's subnet has no masquerade rule of libvirt's.
-        dhcp_not_running:
-          - An active network with DHCP has no dnsmasq running.
-        stp_blocking:
-          - STP blocks a bridge port.
-        stp_forward_delay:
-          - STP is on with a forward delay over 2 s on a bridge with at most one port that is not a guest's.
-        bridge_drops:
-          - A bridge or one of its ports has dropped more than O(max_drops) packets.
+        - libvirt_unreachable
+        - bridge_missing
+        - nic_not_on_bridge
+        - guest_without_ip
+        - nic_model
+        - ip_forward_off
+        - nat_rules_missing
+        - dhcp_not_running
+        - stp_blocking
+        - stp_forward_delay
+        - bridge_drops
     subject:
       description:
         - "What it is about: V(domain web, NIC 52:54:00:6c:3c:01), V(bridge br0), V(network default) or V(host)."

@@ -54,7 +54,9 @@ fn type_fields(ty: &TypeSpec, out: &mut Map<String, Value>, sub_key: &str, retur
         out.insert("elements".into(), json!(e));
     }
     if !inner.choices.is_empty() {
-        let choices = if inner.choices.iter().any(|c| c.description.is_some()) {
+        // Described choices are a dict; RETURN takes only a list of values.
+        let described = !returns && inner.choices.iter().any(|c| c.description.is_some());
+        let choices = if described {
             Value::Object(
                 inner
                     .choices

@@ -4,6 +4,22 @@
 
 pub use roxmltree;
 
+/// `0000:01:10.1` from a libvirt `<address domain='0x0000' bus='0x01'
+/// slot='0x10' function='0x1'/>`; None when a part is missing.
+pub fn pci_address(a: roxmltree::Node) -> Option<String> {
+    let hex = |k: &str| {
+        a.attribute(k)
+            .and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+    };
+    Some(format!(
+        "{:04x}:{:02x}:{:02x}.{:x}",
+        hex("domain")?,
+        hex("bus")?,
+        hex("slot")?,
+        hex("function")?
+    ))
+}
+
 /// One element: name, attributes in insertion order, children or text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Element {

@@ -5,6 +5,7 @@
 use crate::facts::{Domain, DomainNic, Facts, Lease, NetAddress, Network};
 use crate::host;
 use kvmnet_core::libvirt::{AddressSource, Libvirt};
+use kvmnet_core::xml::pci_address;
 use kvmnet_core::{Error, Result};
 use roxmltree::{Document, Node};
 use std::path::PathBuf;
@@ -50,15 +51,7 @@ pub fn parse_network(xml: &str) -> Result<Network> {
         for pf in children(f, "pf") {
             forward_devices.extend(pf.attribute("dev").map(str::to_string));
         }
-        for a in children(f, "address") {
-            let hex =
-                |k: &str| u32::from_str_radix(a.attribute(k)?.trim_start_matches("0x"), 16).ok();
-            if let (Some(d), Some(b), Some(s), Some(f)) =
-                (hex("domain"), hex("bus"), hex("slot"), hex("function"))
-            {
-                forward_devices.push(format!("{d:04x}:{b:02x}:{s:02x}.{f:x}"));
-            }
-        }
+        forward_devices.extend(children(f, "address").filter_map(pci_address));
         forward_devices.dedup();
     }
     let addresses = children(root, "ip")
@@ -115,18 +108,7 @@ pub fn parse_domain(xml: &str) -> Result<(Vec<DomainNic>, bool)> {
                 "network" => s("network"),
                 "bridge" => s("bridge"),
                 "direct" => s("dev"),
-                "hostdev" => src.and_then(|s| child(s, "address")).and_then(|a| {
-                    let hex = |k: &str| {
-                        u32::from_str_radix(a.attribute(k)?.trim_start_matches("0x"), 16).ok()
-                    };
-                    Some(format!(
-                        "{:04x}:{:02x}:{:02x}.{:x}",
-                        hex("domain")?,
-                        hex("bus")?,
-                        hex("slot")?,
-                        hex("function")?
-                    ))
-                }),
+                "hostdev" => src.and_then(|s| child(s, "address")).and_then(pci_address),
                 _ => s("network").or_else(|| s("bridge")).or_else(|| s("dev")),
             };
             DomainNic {

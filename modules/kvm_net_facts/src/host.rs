@@ -4,20 +4,8 @@
 
 use crate::facts::{Bond, Bridge, BridgePort, Facts, Interface, SriovPf, Vf, Vlan};
 use kvmnet_core::Result;
-use kvmnet_core::netlink::{Kernel, Link};
+use kvmnet_core::netlink::{BOND_MODES, Kernel, Link};
 use std::path::Path;
-
-/// The kernel's bonding modes by number (include/uapi/linux/if_bonding.h),
-/// with the names netplan and `ip` use.
-const BOND_MODES: [&str; 7] = [
-    "balance-rr",
-    "active-backup",
-    "balance-xor",
-    "broadcast",
-    "802.3ad",
-    "balance-tlb",
-    "balance-alb",
-];
 
 /// A bridge port's STP state by number (BR_STATE_*).
 fn port_state(n: u32) -> &'static str {

@@ -51,3 +51,24 @@ fn topology_shows_what_the_findings_are_about() {
     let t = kvm_net_facts::topology::render(&f);
     check("topology-broken.mmd", &t.mermaid);
 }
+
+/// The module's docs page shows the golden picture: its Mermaid block is
+/// the golden file, so the docs cannot drift from what the module draws.
+#[test]
+fn the_docs_page_shows_the_golden_picture() {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/modules/kvm_net_facts.md"
+    ))
+    .unwrap();
+    let block = page
+        .split("```mermaid\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a mermaid block in docs/modules/kvm_net_facts.md");
+    let golden = std::fs::read_to_string(golden().join("topology.mmd")).unwrap();
+    assert_eq!(
+        block, golden,
+        "docs/modules/kvm_net_facts.md's mermaid block differs from tests/golden/topology.mmd"
+    );
+}

@@ -11,7 +11,9 @@
 use kvmnet_core::testing::configuration_only;
 use kvmnet_core::testing::sandbox::{self as rig, Sandbox, sh, virsh};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+
+mod common;
+use common::{by_name, expect};
 
 const GUEST: &str = "t-kf";
 const NET: &str = "t-kf";
@@ -108,29 +110,6 @@ fn gather(sb: &Sandbox, mut args: Value) -> Value {
     real
 }
 
-/// The (check, subject) of each finding.
-fn findings(r: &Value) -> BTreeSet<(String, String)> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["check"].as_str().unwrap().to_string(),
-                f["subject"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn expect(r: &Value, want: &[(&str, &str)]) {
-    let want: BTreeSet<(String, String)> = want
-        .iter()
-        .map(|(c, s)| (c.to_string(), s.to_string()))
-        .collect();
-    assert_eq!(findings(r), want, "findings: {:#}", r["findings"]);
-}
-
 fn nic_xml(kind: &str, source: &str, mac: &str, model: &str) -> String {
     let attr = if kind == "network" {
         "network"
@@ -201,15 +180,6 @@ fn tap_of(r: &Value, mac: &str) -> String {
         .unwrap();
     let nic = nics.iter().find(|n| n["mac"] == mac).unwrap();
     nic["tap"].as_str().unwrap().to_string()
-}
-
-fn by_name<'a>(r: &'a Value, list: &str, name: &str) -> &'a Value {
-    r[list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list}: {:#}", r[list]))
 }
 
 #[test]

@@ -10,15 +10,6 @@ use serde_json::{Map, Value};
 
 /// The kernel's names for its numbers, in its order: how a difference is
 /// worded when the kernel holds a value the task cannot express.
-const MODES: [&str; 7] = [
-    "balance-rr",
-    "active-backup",
-    "balance-xor",
-    "broadcast",
-    "802.3ad",
-    "balance-tlb",
-    "balance-alb",
-];
 const LACP_RATES: [&str; 2] = ["slow", "fast"];
 const HASH_POLICIES: [&str; 6] = [
     "layer2",
@@ -64,7 +55,7 @@ fn comparisons(p: &Params, bond: &BondInfo, k: &Kernel) -> Vec<(&'static str, St
     cmp(
         "mode",
         Some(name_of(&mode)),
-        named(&MODES, bond.mode.into()),
+        named(&kvmnet_core::netlink::BOND_MODES, bond.mode.into()),
     );
     cmp(
         "lacp-rate",

@@ -17,21 +17,6 @@ pub struct Holder {
     pub how: String,
 }
 
-/// `0000:01:10.1` from `<address domain='0x0000' bus='0x01' slot='0x10' function='0x1'/>`.
-fn pci_of(n: roxmltree::Node) -> Option<String> {
-    let hex = |a: &str| {
-        n.attribute(a)
-            .and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok())
-    };
-    Some(format!(
-        "{:04x}:{:02x}:{:02x}.{:x}",
-        hex("domain")?,
-        hex("bus")?,
-        hex("slot")?,
-        hex("function")?
-    ))
-}
-
 /// What a domain's live XML uses of the host's devices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Uses {
@@ -64,7 +49,7 @@ pub fn domain_devices(xml: &str) -> Uses {
             pci.extend(
                 src.children()
                     .filter(|a| a.has_tag_name("address"))
-                    .filter_map(pci_of),
+                    .filter_map(kvmnet_core::xml::pci_address),
             );
         }
     }

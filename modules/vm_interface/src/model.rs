@@ -106,22 +106,6 @@ fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     n.children().find(|c| c.has_tag_name(name))
 }
 
-/// `<address type='pci' domain='0x0000' bus='0x01' slot='0x10'
-/// function='0x0'/>` as `0000:01:10.0`.
-pub fn pci_of(a: Node) -> Option<String> {
-    let num = |k: &str| {
-        let v = a.attribute(k)?;
-        u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()
-    };
-    Some(format!(
-        "{:04x}:{:02x}:{:02x}.{:x}",
-        num("domain")?,
-        num("bus")?,
-        num("slot")?,
-        num("function")?
-    ))
-}
-
 /// `0000:01:10.0` → (domain, bus, slot, function).
 pub fn parse_pci(text: &str) -> Option<(u32, u32, u32, u32)> {
     let (domain, rest) = text.split_once(':')?;
@@ -176,7 +160,7 @@ pub fn parse_interface(n: Node) -> Option<Nic> {
             },
         },
         ("hostdev", None) => Source::Hostdev {
-            pci: pci_of(child(src?, "address")?)?,
+            pci: kvmnet_core::xml::pci_address(child(src?, "address")?)?,
         },
         _ => return None,
     };

@@ -81,6 +81,18 @@ pub struct BridgeInfo {
     pub topology_change: bool,
 }
 
+/// The kernel's bonding modes by number (include/uapi/linux/if_bonding.h),
+/// with the names netplan and `ip` use.
+pub const BOND_MODES: [&str; 7] = [
+    "balance-rr",
+    "active-backup",
+    "balance-xor",
+    "broadcast",
+    "802.3ad",
+    "balance-tlb",
+    "balance-alb",
+];
+
 /// Bond settings, as the kernel keeps them: enumerations by number (the
 /// order of `ip -d link`'s names), times in milliseconds except the
 /// learning packet interval (seconds), members by ifindex.
