@@ -18,12 +18,6 @@ pub fn findings(r: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// The findings are exactly `want`, as (check, subject).
-#[allow(dead_code)] // not every test binary uses every helper
-pub fn expect(r: &Value, want: &[(&str, &str)]) {
-    expect_about(r, |_| true, want)
-}
-
 /// The findings whose subject `about` accepts are exactly `want`.
 pub fn expect_about(r: &Value, about: impl Fn(&str) -> bool, want: &[(&str, &str)]) {
     let want: BTreeSet<(String, String)> = want
