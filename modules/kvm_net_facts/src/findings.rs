@@ -91,6 +91,12 @@ fn network<'a>(facts: &'a Facts, name: &str) -> Option<&'a Network> {
     facts.networks.iter().find(|n| n.name == name)
 }
 
+/// Whether the host has an interface of that name: a Linux bridge, or
+/// another kind a NIC of type bridge can name (an Open vSwitch bridge).
+fn interface_exists(facts: &Facts, name: &str) -> bool {
+    facts.interfaces.iter().any(|i| i.name == name)
+}
+
 fn bridge_exists(facts: &Facts, name: &str) -> bool {
     facts.bridges.iter().any(|b| b.name == name)
 }
@@ -142,7 +148,7 @@ fn bridges_and_nics(facts: &Facts, out: &mut Out) {
         // libvirt makes its own bridges when it starts a network; a
         // host-bridge network's bridge must be there already.
         let needed = n.active || n.forward_mode == "bridge";
-        if needed && !bridge_exists(facts, bridge) {
+        if needed && !interface_exists(facts, bridge) {
             out.add(
                 Severity::Error,
                 Check::BridgeMissing,
@@ -160,7 +166,11 @@ fn bridges_and_nics(facts: &Facts, out: &mut Out) {
         for nic in &d.nics {
             let subject = || nic_subject(&d.name, nic);
             if nic.kind == "bridge" {
-                if let Some(b) = nic.source.as_deref().filter(|b| !bridge_exists(facts, b)) {
+                if let Some(b) = nic
+                    .source
+                    .as_deref()
+                    .filter(|b| !interface_exists(facts, b))
+                {
                     out.add(
                         Severity::Error,
                         Check::BridgeMissing,

@@ -3,7 +3,7 @@
 //! guests on each) finds nothing; each deliberate breakage raises exactly
 //! its finding, on the right subject, and nothing else.
 
-use kvm_net_facts::facts::Facts;
+use kvm_net_facts::facts::{Facts, Interface};
 use kvm_net_facts::findings::{self, Finding, Settings};
 use kvm_net_facts::params::Check;
 
@@ -122,6 +122,23 @@ fn a_missing_bridge_of_a_nic_or_a_network() {
         .unwrap()
         .active = true;
     only(&f, Check::BridgeMissing, "network isolated");
+}
+
+/// An Open vSwitch bridge is not a Linux bridge, but it is there: a NIC
+/// on it (type bridge, virtualport openvswitch) is not on a missing
+/// bridge, nor reported as off its (Linux) bridge.
+#[test]
+fn a_nic_on_an_open_vswitch_bridge() {
+    let mut f = healthy();
+    f.interfaces.push(Interface {
+        name: "ovsbr0".into(),
+        kind: "openvswitch".into(),
+        ..Default::default()
+    });
+    let db = nic(&mut f, "db", 0);
+    db.source = Some("ovsbr0".into());
+    db.bridge = None;
+    assert_eq!(found(&f), []);
 }
 
 #[test]
