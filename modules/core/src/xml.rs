@@ -4,6 +4,19 @@
 
 pub use roxmltree;
 
+/// The first child element of `n` named `name`.
+pub fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children().find(|c| c.has_tag_name(name))
+}
+
+/// The child elements of `n` named `name`.
+pub fn children<'a, 'i: 'a>(
+    n: roxmltree::Node<'a, 'i>,
+    name: &'a str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
+    n.children().filter(move |c| c.has_tag_name(name))
+}
+
 /// `0000:01:10.1` from a libvirt `<address domain='0x0000' bus='0x01'
 /// slot='0x10' function='0x1'/>`; None when a part is missing.
 pub fn pci_address(a: roxmltree::Node) -> Option<String> {

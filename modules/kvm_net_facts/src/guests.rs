@@ -5,28 +5,14 @@
 use crate::facts::{Domain, DomainNic, Facts, Lease, NetAddress, Network};
 use crate::host;
 use kvmnet_core::libvirt::{AddressSource, Libvirt};
-use kvmnet_core::xml::pci_address;
-use kvmnet_core::{Error, Result};
-use roxmltree::{Document, Node};
+use kvmnet_core::xml::{child, children, pci_address};
+use kvmnet_core::{Error, Result, validate};
+use roxmltree::Document;
 use std::path::PathBuf;
-
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.has_tag_name(name))
-}
-
-fn children<'a, 'i>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> {
-    n.children().filter(move |c| c.has_tag_name(name))
-}
 
 fn parse(xml: &str) -> Result<Document<'_>> {
     Document::parse(xml)
         .map_err(|e| Error::backend(format!("libvirt gave XML kvmnet cannot read: {e}")))
-}
-
-/// Prefix length of a dotted netmask (`255.255.255.0` → 24).
-fn netmask_prefix(mask: &str) -> Option<u32> {
-    let m: std::net::Ipv4Addr = mask.parse().ok()?;
-    Some(u32::from(m).count_ones())
 }
 
 /// A network's definition as facts (no state: active, leases...).
@@ -61,7 +47,7 @@ pub fn parse_network(xml: &str) -> Result<Network> {
                 Some(p) => p.parse().ok()?,
                 None => ip
                     .attribute("netmask")
-                    .and_then(netmask_prefix)
+                    .and_then(|m| validate::netmask_prefix("netmask", m).ok())
                     .unwrap_or(if address.contains(':') { 64 } else { 24 }),
             };
             Some(NetAddress {
@@ -161,46 +147,58 @@ pub fn parse_leases(text: &str) -> Vec<Lease> {
         .collect()
 }
 
-/// The dnsmasq libvirt runs for network `name` in this network namespace:
-/// its pid and the directory of its config (where the lease file is).
-/// Found by its command line, `--conf-file=<dir>/<name>.conf`.
-fn dnsmasq_of(name: &str) -> Option<(u32, PathBuf)> {
-    let own_ns = std::fs::read_link("/proc/self/ns/net").ok()?;
-    let want = format!("/{name}.conf");
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if !args.first().is_some_and(|a| a.ends_with("dnsmasq")) {
-            continue;
-        }
-        let Some(conf) = args
-            .iter()
-            .find_map(|a| a.strip_prefix("--conf-file="))
-            .filter(|c| c.ends_with(&want))
-        else {
-            continue;
-        };
-        // Another namespace's libvirt may have a network of that name.
-        if std::fs::read_link(entry.path().join("ns/net")).ok()? != own_ns {
-            continue;
-        }
-        let dir = PathBuf::from(conf).parent()?.to_path_buf();
-        return Some((pid, dir));
-    }
-    None
+/// A dnsmasq libvirt runs for a network in this network namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dnsmasq {
+    /// The network's name: its config is `<dir>/<network>.conf`.
+    network: String,
+    pid: u32,
+    /// The directory of its config, where libvirt keeps the lease file.
+    dir: PathBuf,
+}
+
+/// libvirt's dnsmasqs in this network namespace (another namespace's
+/// libvirt may have networks of the same names), found by their command
+/// lines, `--conf-file=<dir>/<network>.conf`: one walk of /proc per run.
+fn libvirt_dnsmasqs() -> Vec<Dnsmasq> {
+    let Ok(own_ns) = std::fs::read_link("/proc/self/ns/net") else {
+        return Vec::new();
+    };
+    let Ok(proc) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    proc.flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if !args.first()?.ends_with("dnsmasq") {
+                return None;
+            }
+            let conf = PathBuf::from(args.iter().find_map(|a| a.strip_prefix("--conf-file="))?);
+            if std::fs::read_link(entry.path().join("ns/net")).ok()? != own_ns {
+                return None;
+            }
+            Some(Dnsmasq {
+                network: conf.file_stem()?.to_string_lossy().into_owned(),
+                pid,
+                dir: conf.parent()?.to_path_buf(),
+            })
+        })
+        .collect()
 }
 
 /// Fill the libvirt part of `facts`; `local`: libvirt runs on this host
 /// (its dnsmasq and lease files can be looked at).
 pub fn gather(facts: &mut Facts, lv: &Libvirt, local: bool) -> Result<()> {
+    let dnsmasqs = if local {
+        libvirt_dnsmasqs()
+    } else {
+        Vec::new()
+    };
     for name in lv.network_names()? {
         let Some(info) = lv.network(&name)? else {
             continue;
@@ -210,13 +208,13 @@ pub fn gather(facts: &mut Facts, lv: &Libvirt, local: bool) -> Result<()> {
         net.active = info.live_xml.is_some();
         net.autostart = info.autostart;
         if net.active && local && net.addresses.iter().any(|a| a.dhcp) {
-            let dnsmasq = dnsmasq_of(&name);
+            let dnsmasq = dnsmasqs.iter().find(|d| d.network == name);
             net.dhcp_running = Some(dnsmasq.is_some());
-            if let (Some((pid, dir)), Some(bridge)) = (dnsmasq, &net.bridge) {
+            if let (Some(d), Some(bridge)) = (dnsmasq, &net.bridge) {
                 // Through the process's root: libvirt's files as dnsmasq
                 // sees them, also when libvirtd runs in a mount namespace.
-                let file = PathBuf::from(format!("/proc/{pid}/root"))
-                    .join(dir.strip_prefix("/").unwrap_or(&dir))
+                let file = PathBuf::from(format!("/proc/{}/root", d.pid))
+                    .join(d.dir.strip_prefix("/").unwrap_or(&d.dir))
                     .join(format!("{bridge}.status"));
                 net.leases = parse_leases(&std::fs::read_to_string(file).unwrap_or_default());
             }

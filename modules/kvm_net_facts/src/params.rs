@@ -43,9 +43,7 @@ fn default_max_drops() -> u64 {
 }
 
 /// The checks, by the names findings carry.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// libvirt does not answer at O(uri).

@@ -5,8 +5,8 @@
 
 use crate::model::{IpDef, NetworkDef, format_pci, normalize};
 use crate::params::*;
-use kvmnet_core::xml::Element;
 use kvmnet_core::xml::roxmltree::{Document, Node};
+use kvmnet_core::xml::{Element, child, children};
 use kvmnet_core::{Error, Result};
 
 fn yes_no(b: bool) -> &'static str {
@@ -31,14 +31,6 @@ fn attr_num<T: std::str::FromStr>(n: Node, key: &str) -> Option<T> {
 
 fn attr_string(n: Node, key: &str) -> Option<String> {
     n.attribute(key).map(str::to_string)
-}
-
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.has_tag_name(name))
-}
-
-fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| c.has_tag_name(name))
 }
 
 fn canonical_ip(text: &str) -> String {

@@ -3,7 +3,7 @@
 
 use crate::params::{Bandwidth, DirectMode, LinkState, NativeMode, NicType, Rate, Vlan};
 pub use kvmnet_core::enum_name as lower;
-use kvmnet_core::xml::Element;
+use kvmnet_core::xml::{Element, child};
 use kvmnet_core::{Error, Result};
 use roxmltree::Node;
 use schemars::JsonSchema;
@@ -100,10 +100,6 @@ impl Nic {
 
 fn attr(n: Node, name: &str) -> Option<String> {
     n.attribute(name).map(str::to_string)
-}
-
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.has_tag_name(name))
 }
 
 /// `0000:01:10.0` → (domain, bus, slot, function).
